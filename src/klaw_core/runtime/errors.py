@@ -1,0 +1,289 @@
+"""Every error klaw-core raises on purpose, in one module.
+
+Three families, all under :class:`KlawError`:
+
+- **Wire errors** (:class:`KlawWireError`, a ``ValueError``) for bytes that are
+  not a valid frame, header or envelope. Both wire-core twins raise exactly these
+  classes, and every message carries the byte offset where the problem was seen.
+- **Configuration errors** (:class:`ConfigError`, a ``ValueError``).
+- **Channel errors** (:class:`ChannelError`), each an exception with a frozen
+  ``msgspec.Struct`` twin. The struct is the value form returned inside
+  ``Err(...)`` by the non-blocking calls (``try_send``/``try_recv``); the
+  exception is what the blocking calls raise. ``to_exception()`` and
+  ``to_struct()`` convert between them without loss.
+
+This module imports only ``msgspec`` so that the wire core can depend on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "ChannelClosed",
+    "ChannelClosedError",
+    "ChannelEmpty",
+    "ChannelEmptyError",
+    "ChannelError",
+    "ChannelFull",
+    "ChannelFullError",
+    "ChannelLost",
+    "ChannelLostError",
+    "ChannelTimeout",
+    "ChannelTimeoutError",
+    "ConfigError",
+    "FrameTooLarge",
+    "InvalidMessage",
+    "InvalidMessageError",
+    "KlawError",
+    "KlawWireError",
+    "MalformedHeader",
+    "MalformedPayload",
+    "PayloadValidationError",
+    "TruncatedFrame",
+    "UnknownSchemaVersion",
+]
+
+
+class KlawError(Exception):
+    """Root of every exception that klaw-core raises on purpose."""
+
+
+# --------------------------------------------------------------------------- wire
+
+
+class KlawWireError(KlawError, ValueError):
+    """Bytes that are not a valid frame, header or envelope.
+
+    Attributes:
+        reason: what is wrong, without the position.
+        offset: byte offset into the input where the problem was detected, or
+            ``None`` when the input has no meaningful position.
+
+    Example:
+        >>> str(TruncatedFrame("frame declares 10 bytes, 3 present", offset=4))
+        'frame declares 10 bytes, 3 present (at byte 4)'
+    """
+
+    def __init__(self, reason: str, offset: int | None = None) -> None:
+        self.reason = reason
+        self.offset = offset
+        super().__init__(reason if offset is None else f"{reason} (at byte {offset})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, self.offset))
+
+
+class FrameTooLarge(KlawWireError):
+    """A length prefix declares more than the allowed maximum frame size.
+
+    Raised after reading only the 4 prefix bytes, before anything is buffered.
+    """
+
+
+class TruncatedFrame(KlawWireError):
+    """The input ends inside a length prefix or inside a frame body."""
+
+
+class MalformedHeader(KlawWireError):
+    """The envelope does not start ``[tag, [version, kind, channel_id, seq, ts], ...]``."""
+
+
+class MalformedPayload(KlawWireError):
+    """A frame's body is not valid MessagePack for the expected envelope."""
+
+
+class PayloadValidationError(MalformedPayload):
+    """A frame's body is valid MessagePack but does not match the expected type."""
+
+
+class UnknownSchemaVersion(KlawWireError):
+    """A header names a schema version that no registered decoder knows."""
+
+
+# ------------------------------------------------------------------------- config
+
+
+class ConfigError(KlawError, ValueError):
+    """Invalid configuration.
+
+    Attributes:
+        problems: one line per problem found; a file's problems are all reported
+            at once, each naming the file, the key path and where the value came
+            from (file, environment variable or default).
+    """
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        self.problems = tuple(problems)
+        text = message if not self.problems else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(text)
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.problems))
+
+
+# ----------------------------------------------------------------------- channels
+
+
+class ChannelError(KlawError):
+    """Base of channel exceptions. Each subclass has a struct twin (``to_struct()``)."""
+
+
+class ChannelClosed(msgspec.Struct, frozen=True, gc=False):
+    """Value form of "the channel is closed" (end of channel, or no receivers left)."""
+
+    reason: str | None = None
+
+    def to_exception(self) -> ChannelClosedError:
+        """Return the matching :class:`ChannelClosedError`."""
+        return ChannelClosedError(self.reason)
+
+
+class ChannelClosedError(ChannelError):
+    """The channel is closed: no more items will arrive, or nobody will receive."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(reason or "channel closed")
+
+    def to_struct(self) -> ChannelClosed:
+        """Return the matching :class:`ChannelClosed` struct."""
+        return ChannelClosed(self.reason)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason,))
+
+
+class ChannelFull(msgspec.Struct, frozen=True, gc=False):
+    """Value form of "the channel is at capacity" (returned by ``try_send``)."""
+
+    capacity: int | None = None
+
+    def to_exception(self) -> ChannelFullError:
+        """Return the matching :class:`ChannelFullError`."""
+        return ChannelFullError(self.capacity)
+
+
+class ChannelFullError(ChannelError):
+    """The channel is at capacity and the call would have to wait."""
+
+    def __init__(self, capacity: int | None = None) -> None:
+        self.capacity = capacity
+        super().__init__("channel full" if capacity is None else f"channel full (capacity {capacity})")
+
+    def to_struct(self) -> ChannelFull:
+        """Return the matching :class:`ChannelFull` struct."""
+        return ChannelFull(self.capacity)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.capacity,))
+
+
+class ChannelEmpty(msgspec.Struct, frozen=True, gc=False):
+    """Value form of "nothing buffered right now" (returned by ``try_recv``)."""
+
+    def to_exception(self) -> ChannelEmptyError:
+        """Return the matching :class:`ChannelEmptyError`."""
+        return ChannelEmptyError()
+
+
+class ChannelEmptyError(ChannelError):
+    """The channel is open but holds no item right now."""
+
+    def __init__(self) -> None:
+        super().__init__("channel empty")
+
+    def to_struct(self) -> ChannelEmpty:
+        """Return the matching :class:`ChannelEmpty` struct."""
+        return ChannelEmpty()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), ())
+
+
+class ChannelTimeout(msgspec.Struct, frozen=True, gc=False):
+    """Value form of "the operation did not complete within its timeout"."""
+
+    timeout: float | None = None
+
+    def to_exception(self) -> ChannelTimeoutError:
+        """Return the matching :class:`ChannelTimeoutError`."""
+        return ChannelTimeoutError(self.timeout)
+
+
+class ChannelTimeoutError(ChannelError, TimeoutError):
+    """A channel operation did not complete within its timeout."""
+
+    def __init__(self, timeout: float | None = None) -> None:
+        self.timeout = timeout
+        super().__init__("channel operation timed out" if timeout is None else f"channel operation timed out after {timeout:g}s")
+
+    def to_struct(self) -> ChannelTimeout:
+        """Return the matching :class:`ChannelTimeout` struct."""
+        return ChannelTimeout(self.timeout)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.timeout,))
+
+
+class InvalidMessage(msgspec.Struct, frozen=True, gc=False):
+    """Value form of "a received message does not match the channel's type"."""
+
+    channel: str
+    seq: int
+    detail: str
+
+    def to_exception(self) -> InvalidMessageError:
+        """Return the matching :class:`InvalidMessageError`."""
+        return InvalidMessageError(self.channel, self.seq, self.detail)
+
+
+class InvalidMessageError(ChannelError):
+    """A message arrived that does not match the channel's declared type.
+
+    Raised at the receiving boundary, naming the channel and the sequence number,
+    so a misbehaving sender is identified rather than garbage delivered.
+    """
+
+    def __init__(self, channel: str, seq: int, detail: str) -> None:
+        self.channel = channel
+        self.seq = seq
+        self.detail = detail
+        super().__init__(f"channel {channel!r}: message seq {seq} is invalid: {detail}")
+
+    def to_struct(self) -> InvalidMessage:
+        """Return the matching :class:`InvalidMessage` struct."""
+        return InvalidMessage(self.channel, self.seq, self.detail)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.channel, self.seq, self.detail))
+
+
+class ChannelLost(msgspec.Struct, frozen=True, gc=False):
+    """Value form of "the channel's peer failed, or messages were lost"."""
+
+    channel: str
+    detail: str
+
+    def to_exception(self) -> ChannelLostError:
+        """Return the matching :class:`ChannelLostError`."""
+        return ChannelLostError(self.channel, self.detail)
+
+
+class ChannelLostError(ChannelError):
+    """The process holding the channel died, or a gap in sequence numbers shows loss."""
+
+    def __init__(self, channel: str, detail: str) -> None:
+        self.channel = channel
+        self.detail = detail
+        super().__init__(f"channel {channel!r} lost: {detail}")
+
+    def to_struct(self) -> ChannelLost:
+        """Return the matching :class:`ChannelLost` struct."""
+        return ChannelLost(self.channel, self.detail)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.channel, self.detail))

@@ -1,0 +1,49 @@
+"""Fixtures shared by the whole suite.
+
+``wirecore`` is parametrised over both wire-core twins and imports the compiled
+module directly, so a missing build fails the compiled cases instead of quietly
+testing the pure twin twice (the aio-libs pattern). Only under
+``KLAW_NO_EXTENSIONS=1`` with no compiled module present is the compiled case
+skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import pytest
+
+from klaw_core._env import env_flag
+
+TWINS = ("cython", "python")
+
+
+def import_twin(name: str) -> ModuleType:
+    """Import one wire-core twin by implementation name."""
+    if name == "python":
+        return importlib.import_module("klaw_core._wirecore_py")
+    try:
+        return importlib.import_module("klaw_core._wirecore_c")
+    except ImportError:
+        if env_flag("KLAW_NO_EXTENSIONS"):
+            pytest.skip("compiled wire core not built (KLAW_NO_EXTENSIONS=1)")
+        raise
+
+
+@pytest.fixture(scope="session", params=TWINS)
+def wirecore(request: pytest.FixtureRequest) -> ModuleType:
+    """Each wire-core twin in turn: ``klaw_core._wirecore_c``, then ``_wirecore_py``."""
+    return import_twin(request.param)
+
+
+@pytest.fixture(scope="session")
+def compiled() -> ModuleType:
+    """The compiled twin (fails when it is missing, unless KLAW_NO_EXTENSIONS=1)."""
+    return import_twin("cython")
+
+
+@pytest.fixture(scope="session")
+def pure() -> ModuleType:
+    """The pure-Python twin."""
+    return import_twin("python")
