@@ -3,15 +3,82 @@
 ``IMPLEMENTATION`` says which wire core this process runs: ``"cython"`` (the
 compiled module) or ``"python"`` (the pure twin, under ``KLAW_NO_EXTENSIONS=1``
 or when no compiled module is available).
+
+The names most code needs are re-exported here: ``channel`` with the
+``Sender``/``Receiver`` protocols and the channel errors, and the in-process
+``Result``/``Option`` types with ``@result``. Importing klaw_core never imports
+Ray; ``channel(backend="ray")`` does, on first use.
 """
 
 from __future__ import annotations
 
 from klaw_core._wirecore import IMPLEMENTATION
+from klaw_core.option import Nothing, Option, Some
+from klaw_core.propagate import Propagate
+from klaw_core.result import Err, Ok, Result
+from klaw_core.runtime.channels import ChannelStats, Receiver, Sender, channel
+from klaw_core.runtime.errors import (
+    ChannelClosed,
+    ChannelClosedError,
+    ChannelEmpty,
+    ChannelEmptyError,
+    ChannelError,
+    ChannelFull,
+    ChannelFullError,
+    ChannelLost,
+    ChannelLostError,
+    ChannelTimeout,
+    ChannelTimeoutError,
+    ConfigError,
+    InvalidMessage,
+    InvalidMessageError,
+    KlawError,
+    KlawWireError,
+    UnwrapError,
+)
+
+# Last, on purpose: importing the submodule klaw_core.result (above) binds the
+# package attribute ``result`` to that module; this rebinds it to the decorator
+# users expect from ``from klaw_core import result``. The module stays
+# importable as ``from klaw_core.result import Ok``.
+# isort: split
+from klaw_core.decorators import result
 
 __version__ = "0.1.0"
 
 __all__ = [
     "IMPLEMENTATION",
     "__version__",
+    # channels
+    "ChannelStats",
+    "Receiver",
+    "Sender",
+    "channel",
+    # in-process results
+    "Err",
+    "Nothing",
+    "Ok",
+    "Option",
+    "Propagate",
+    "Result",
+    "Some",
+    "result",
+    # errors
+    "ChannelClosed",
+    "ChannelClosedError",
+    "ChannelEmpty",
+    "ChannelEmptyError",
+    "ChannelError",
+    "ChannelFull",
+    "ChannelFullError",
+    "ChannelLost",
+    "ChannelLostError",
+    "ChannelTimeout",
+    "ChannelTimeoutError",
+    "ConfigError",
+    "InvalidMessage",
+    "InvalidMessageError",
+    "KlawError",
+    "KlawWireError",
+    "UnwrapError",
 ]

@@ -16,12 +16,15 @@ from klaw_core._env import env_flag
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "IMPLEMENTATION",
+    "MAX_FRAME_SIZE_LIMIT",
     "PREFIX_SIZE",
     "BufferPool",
+    "BufferPoolStats",
     "FrameDecoder",
     "HeaderPeek",
     "decode_frames",
     "encode_frames",
+    "encode_into",
     "pack_frame",
     "peek_header",
     "peek_version",
@@ -36,19 +39,20 @@ IMPLEMENTATION: Literal["cython", "python"]
 if TYPE_CHECKING:
     from klaw_core._wirecore_py import (
         DEFAULT_MAX_FRAME_SIZE,
+        MAX_FRAME_SIZE_LIMIT,
         PREFIX_SIZE,
         BufferPool,
+        BufferPoolStats,
         FrameDecoder,
         HeaderPeek,
         decode_frames,
         encode_frames,
+        encode_into,
         pack_frame,
         peek_header,
         peek_version,
         split_frames,
     )
-
-    IMPLEMENTATION = "cython"
 else:
     if NO_EXTENSIONS and REQUIRE_EXTENSIONS:
         raise ImportError("KLAW_NO_EXTENSIONS and KLAW_REQUIRE_EXTENSIONS are both set")
@@ -70,12 +74,15 @@ else:
         IMPLEMENTATION = "cython"
 
     DEFAULT_MAX_FRAME_SIZE = _impl.DEFAULT_MAX_FRAME_SIZE
+    MAX_FRAME_SIZE_LIMIT = _impl.MAX_FRAME_SIZE_LIMIT
     PREFIX_SIZE = _impl.PREFIX_SIZE
     BufferPool = _impl.BufferPool
+    BufferPoolStats = _impl.BufferPoolStats
     FrameDecoder = _impl.FrameDecoder
     HeaderPeek = _impl.HeaderPeek
     decode_frames = _impl.decode_frames
     encode_frames = _impl.encode_frames
+    encode_into = _impl.encode_into
     pack_frame = _impl.pack_frame
     peek_header = _impl.peek_header
     peek_version = _impl.peek_version

@@ -44,6 +44,7 @@ __all__ = [
     "PayloadValidationError",
     "TruncatedFrame",
     "UnknownSchemaVersion",
+    "UnwrapError",
 ]
 
 
@@ -287,3 +288,31 @@ class ChannelLostError(ChannelError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.channel, self.detail))
+
+
+# ------------------------------------------------------------------------ results
+
+
+class UnwrapError(KlawError):
+    """``unwrap()``/``expect()`` was called on the variant that holds no value.
+
+    Raised by ``Err.unwrap()``, ``Ok.unwrap_err()``, ``Nothing.unwrap()`` and
+    their ``expect`` forms: a bug in the caller, the in-process equivalent of a
+    Rust panic. When the ``Err`` holds an exception, that exception is chained as
+    ``__cause__``.
+
+    Attributes:
+        result: the ``Ok``/``Err``/``Some``/``Nothing`` that was unwrapped.
+
+    Example:
+        >>> str(UnwrapError("Err('boom')", "called unwrap() on an Err"))
+        'called unwrap() on an Err'
+    """
+
+    def __init__(self, result: object, message: str) -> None:
+        self.result = result
+        self.message = message
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.result, self.message))

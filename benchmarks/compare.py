@@ -1,0 +1,1157 @@
+"""Every klaw-core performance figure, measured side by side in one process run.
+
+    python benchmarks/compare.py [--quick] [--json OUT] [--only SECTION ...]
+
+Prints a header (versions, machine, load), then one table: figure, measured
+value(s), target, met / NOT MET / - (informational), then detail tables (ns
+per call of every case). ``--json OUT`` writes the same results, every repeat
+included, as JSON. ``--quick`` uses fewer and shorter repeats and smaller
+channel runs; it finishes in under three minutes on a 2-core machine,
+Ray start-up included.
+
+Method (see ``_common.py``): every comparison is a set of cases timed
+**interleaved** in rounds (A, B, C, then B, C, A, ...), each repeat long
+enough to amortise the timer; a ratio is the median of the per-round ratios,
+so a burst of load on this noisy machine hits both sides of a ratio alike.
+Absolute times are min and median nanoseconds per operation. Channel figures
+are steady-state throughput after warm-up (worker start-up excluded), runs
+of each transport alternating.
+
+Sections (``--only`` takes these names): twins, framing, peek, pydantic,
+msgpack, codec, optimisations, local, ray.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import msgpack
+import msgspec
+import ormsgpack
+
+import klaw_core
+import klaw_core._wirecore_py as pure_core
+from _common import (
+    Case,
+    Figure,
+    Samples,
+    format_table,
+    interleave,
+    machine,
+    paired_ratio,
+    versions,
+)
+from _workloads import (
+    BATCH,
+    MAP_UNION,
+    PYDANTIC_LIST,
+    PYDANTIC_UNION,
+    TYPED_UNION,
+    GcData,
+    MapData,
+    Order,
+    envelope_with_payload,
+    make_envelopes,
+    map_twin,
+    pydantic_twin,
+)
+from klaw_core.runtime.channels.codec import CodecPool
+from klaw_core.runtime.channels.views import EnvelopeView
+from klaw_core.runtime.channels.wire import DataMessage, WireEnvelope
+
+try:
+    import klaw_core._wirecore_c as compiled_core
+except ImportError:  # pragma: no cover - a build without the extension
+    compiled_core = None
+
+
+# ------------------------------------------------------------------ the run
+
+
+@dataclass
+class Settings:
+    """How long to measure."""
+
+    quick: bool
+    repeats: int
+    seconds: float
+
+    @classmethod
+    def make(cls, quick: bool) -> Settings:
+        """Quick: 5 rounds of 20 ms per case; full: 9 rounds of 150 ms."""
+        return cls(quick, 5, 0.02) if quick else cls(quick, 9, 0.15)
+
+
+@dataclass
+class Report:
+    """What a run produced: figures for the main table, details for the others."""
+
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def add(self, figure: Figure) -> None:
+        self.figures.append(figure)
+
+    def samples(self, section: str, results: dict[str, Samples]) -> None:
+        """Keep every case's samples (JSON) and print them as a detail table."""
+        self.details.setdefault(section, {}).update(
+            {name: s.as_dict() for name, s in results.items()}
+        )
+        rows = [[name, f"{s.min:,.1f}", f"{s.median:,.1f}"] for name, s in results.items()]
+        self.tables.append((section, format_table(["case", "min ns/op", "median ns/op"], rows)))
+
+
+def ratio_figure(
+    key: str,
+    title: str,
+    results: dict[str, Samples],
+    slow: str,
+    fast: str,
+    *,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    unit: str = "ns/op",
+) -> Figure:
+    """A figure ``slow / fast`` (paired median), with its target when given.
+
+    ``at_least``: fast must be that many times faster. ``at_most``: the ratio
+    (an overhead) must not exceed it.
+    """
+    r = paired_ratio(results[slow], results[fast])
+    a, b = results[slow], results[fast]
+    measured = f"{r:.2f}x  ({a.median:,.0f} vs {b.median:,.0f} {unit})"
+    target, met = "", None
+    if at_least is not None:
+        target, met = f">= {at_least:g}x", r >= at_least
+    elif at_most is not None:
+        target, met = f"<= {at_most:g}x", r <= at_most
+    values = {
+        "ratio": r,
+        "slow": slow,
+        "fast": fast,
+        "slow_median_ns": a.median,
+        "fast_median_ns": b.median,
+        "slow_min_ns": a.min,
+        "fast_min_ns": b.min,
+    }
+    return Figure(key, title, measured, target, met, values)
+
+
+V = versions()
+
+
+def with_version(name: str, dist: str) -> str:
+    return f"{name} {V[dist]}"
+
+
+# ------------------------------------------------------------------ sections
+
+
+def section_twins(s: Settings, report: Report) -> None:
+    """Compiled vs pure wire core on the same 1,000-envelope batch."""
+    if compiled_core is None:
+        report.add(Figure("twins", "compiled wire core", "not built", ">= 10x", False))
+        return
+    envelopes = make_envelopes(BATCH)
+    encoder = msgspec.msgpack.Encoder()
+    decoder = msgspec.msgpack.Decoder(DataMessage[Order])
+    batch = bytes(compiled_core.encode_frames(encoder, envelopes))
+    chunks = [batch[i : i + 4096] for i in range(0, len(batch), 4096)]
+    small = encoder.encode(envelopes[0])
+    one = [envelopes[0]]
+    cases: list[Case] = []
+    for label, twin in (("compiled", compiled_core), ("pure", pure_core)):
+        pool = twin.BufferPool(buffer_size=256 * 1024, max_pool=4)
+        small_pool = twin.BufferPool(buffer_size=4096, max_pool=4)
+        g = {
+            "W": twin,
+            "enc": encoder,
+            "dec": decoder,
+            "envs": envelopes,
+            "batch": batch,
+            "chunks": chunks,
+            "small": small,
+            "pool": pool,
+            "small_pool": small_pool,
+            "one": one,
+        }
+        cases += [
+            Case(f"split_frames/{label}", "W.split_frames(batch)", BATCH, g),
+            Case(
+                f"FrameDecoder.feed/{label}",
+                "d = W.FrameDecoder()\nfor c in chunks: d.feed(c)",
+                BATCH,
+                g,
+            ),
+            Case(f"peek_header/{label}", "W.peek_header(small)", 1, g),
+            Case(f"peek_version/{label}", "W.peek_version(small)", 1, g),
+            Case(
+                f"encode_frames/{label}",
+                "b = pool.acquire(); W.encode_frames(enc, envs, b); pool.release(b)",
+                BATCH,
+                g,
+            ),
+            Case(f"decode_frames/{label}", "W.decode_frames(batch, dec)", BATCH, g),
+            Case(f"pool acquire+release/{label}", "pool.release(pool.acquire())", 1, g),
+            Case(
+                f"pool acquire+encode 1+release/{label}",
+                "b = small_pool.acquire(); W.encode_frames(enc, one, b); small_pool.release(b)",
+                1,
+                g,
+            ),
+        ]
+    results = interleave(cases, repeats=s.repeats, seconds=s.seconds)
+    report.samples("twins: compiled vs pure (ns per message or call)", results)
+    cy = f"Cython {V['Cython']}"
+    targets = {"split_frames": 10.0, "FrameDecoder.feed": 10.0, "peek_header": 10.0}
+    for name in (
+        "split_frames",
+        "FrameDecoder.feed",
+        "peek_header",
+        "peek_version",
+        "encode_frames",
+        "decode_frames",
+        "pool acquire+release",
+        "pool acquire+encode 1+release",
+    ):
+        unit = "ns/msg" if name in ("split_frames", "FrameDecoder.feed") else "ns/op"
+        if name in ("encode_frames", "decode_frames"):
+            unit = "ns/msg"
+        report.add(
+            ratio_figure(
+                f"twins.{name}",
+                f"compiled ({cy}) vs pure: {name}",
+                results,
+                f"{name}/pure",
+                f"{name}/compiled",
+                at_least=targets.get(name),
+                unit=unit,
+            )
+        )
+
+
+def section_framing(s: Settings, report: Report) -> None:
+    """What framing adds to bare msgspec on a batch of 1,000 envelopes."""
+    core = compiled_core or pure_core
+    envelopes = make_envelopes(BATCH)
+    encoder = msgspec.msgpack.Encoder()
+    decoder = msgspec.msgpack.Decoder(DataMessage[Order])
+    batch = bytes(core.encode_frames(encoder, envelopes))
+    bodies = [encoder.encode(e) for e in envelopes]
+    pool = core.BufferPool(buffer_size=256 * 1024, max_pool=4)
+    g = {
+        "W": core,
+        "batch": batch,
+        "bodies": bodies,
+        "dec": decoder,
+        "decode": decoder.decode,
+        "encode": encoder.encode,
+        "enc": encoder,
+        "envs": envelopes,
+        "pool": pool,
+    }
+    results = interleave(
+        [
+            Case("decode_frames(batch)", "W.decode_frames(batch, dec)", BATCH, g),
+            Case("list(map(decode, frames))", "list(map(decode, bodies))", BATCH, g),
+            Case("[decode(f) for f in frames]", "[decode(f) for f in bodies]", BATCH, g),
+            Case(
+                "encode_frames(pooled buffer)",
+                "b = pool.acquire(); W.encode_frames(enc, envs, b); pool.release(b)",
+                BATCH,
+                g,
+            ),
+            Case("list(map(encode, messages))", "list(map(encode, envs))", BATCH, g),
+        ],
+        repeats=s.repeats,
+        seconds=s.seconds,
+    )
+    report.samples(f"framing overhead, {klaw_core.IMPLEMENTATION} core (ns per message)", results)
+    report.add(
+        ratio_figure(
+            "framing.decode_vs_map",
+            "framing overhead: decode_frames(1,000-frame batch) / list(map(Decoder.decode, frames))",
+            results,
+            "decode_frames(batch)",
+            "list(map(decode, frames))",
+            at_most=1.05,
+            unit="ns/msg",
+        )
+    )
+    report.add(
+        ratio_figure(
+            "framing.decode_vs_listcomp",
+            "framing overhead: decode_frames / [Decoder.decode(f) for f in frames]",
+            results,
+            "decode_frames(batch)",
+            "[decode(f) for f in frames]",
+            unit="ns/msg",
+        )
+    )
+    report.add(
+        ratio_figure(
+            "framing.encode_vs_map",
+            "framing overhead: encode_frames (pooled) / list(map(Encoder.encode, messages))",
+            results,
+            "encode_frames(pooled buffer)",
+            "list(map(encode, messages))",
+            unit="ns/msg",
+        )
+    )
+
+
+PEEK_SIZES = (64, 1024, 16 * 1024, 64 * 1024, 1024 * 1024)
+
+
+def _size(n: int) -> str:
+    return (
+        f"{n // (1024 * 1024)} MiB"
+        if n >= 1024 * 1024
+        else (f"{n // 1024} KiB" if n >= 1024 else f"{n} B")
+    )
+
+
+def section_peek(s: Settings, report: Report) -> None:
+    """peek_header against decoding the header with msgspec, payload 64 B to 1 MiB."""
+    core = compiled_core or pure_core
+    view_decode = msgspec.msgpack.Decoder(EnvelopeView).decode
+    wire_decode = msgspec.msgpack.Decoder(WireEnvelope).decode
+    for kind in ("records", "bytes"):
+        cases: list[Case] = []
+        for n in PEEK_SIZES:
+            g = {
+                "C": core,
+                "P": pure_core,
+                "data": envelope_with_payload(n, kind),
+                "view": view_decode,
+                "wire": wire_decode,
+            }
+            tag = _size(n)
+            cases += [
+                Case(f"peek_header {tag}", "C.peek_header(data)", 1, g),
+                Case(f"pure peek_header {tag}", "P.peek_header(data)", 1, g),
+                Case(f"EnvelopeView decode {tag}", "view(data)", 1, g),
+                Case(f"WireEnvelope decode {tag}", "wire(data)", 1, g),
+            ]
+        results = interleave(cases, repeats=s.repeats, seconds=s.seconds)
+        report.details.setdefault(f"peek.{kind}", {}).update(
+            {k: v.as_dict() for k, v in results.items()}
+        )
+        columns = ["peek_header", "pure peek_header", "EnvelopeView decode", "WireEnvelope decode"]
+        rows = [
+            [_size(n)]
+            + [f"{results[f'{c} {_size(n)}'].median:,.0f}" for c in columns]
+            + [
+                f"{paired_ratio(results[f'EnvelopeView decode {_size(n)}'], results[f'peek_header {_size(n)}']):,.1f}x"
+            ]
+            for n in PEEK_SIZES
+        ]
+        what = "a list of Order-like maps" if kind == "records" else "one opaque bytes (bin) value"
+        report.tables.append(
+            (
+                f"peek vs decode, payload = {what} (median ns per call, {klaw_core.IMPLEMENTATION} peek)",
+                format_table(
+                    ["payload", *columns, "view/peek"],
+                    rows,
+                ),
+            )
+        )
+        first, last = f"peek_header {_size(PEEK_SIZES[0])}", f"peek_header {_size(PEEK_SIZES[-1])}"
+        flat = max(
+            paired_ratio(results[first], results[last]), paired_ratio(results[last], results[first])
+        )
+        report.add(
+            Figure(
+                f"peek.flat.{kind}",
+                f"peek_header cost, 1 MiB vs 64 B payload ({kind})",
+                f"{flat:.2f}x apart ({results[first].median:,.0f} vs {results[last].median:,.0f} ns)",
+                "independent of size (<= 1.25x apart)",
+                flat <= 1.25,
+                {"ratio": flat},
+            )
+        )
+        at = f"{_size(64 * 1024)}"
+        fig = ratio_figure(
+            f"peek.vs_view.{kind}",
+            f"peek_header vs EnvelopeView decode, 64 KiB payload ({kind})",
+            results,
+            f"EnvelopeView decode {at}",
+            f"peek_header {at}",
+            at_least=200.0 if kind == "records" else None,
+            unit="ns",
+        )
+        report.add(fig)
+
+
+def section_pydantic(s: Settings, report: Report) -> None:
+    """Typed envelopes: msgspec (JSON and MessagePack) vs pydantic v2 (JSON)."""
+    envelopes = make_envelopes(BATCH)
+    message = envelopes[0]
+    map_msg = map_twin(message)
+    model = pydantic_twin(message)
+    maps = [map_twin(e) for e in envelopes]
+    models = [pydantic_twin(e) for e in envelopes]
+    js_enc, mp_enc = msgspec.json.Encoder(), msgspec.msgpack.Encoder()
+    doc = js_enc.encode(map_msg)
+    if model.model_dump_json().encode() != doc:
+        raise SystemExit("pydantic and msgspec disagree on the JSON document")
+    wire_json = js_enc.encode(message)
+    wire_mp = mp_enc.encode(message)
+    list_doc = js_enc.encode(maps)
+    g = {
+        "model": model,
+        "models": models,
+        "msg": message,
+        "map_msg": map_msg,
+        "maps": maps,
+        "envs": envelopes,
+        "js": js_enc.encode,
+        "mp": mp_enc.encode,
+        "doc": doc,
+        "wire_json": wire_json,
+        "wire_mp": wire_mp,
+        "list_doc": list_doc,
+        "list_wire_mp": mp_enc.encode(envelopes),
+        "list_wire_json": js_enc.encode(envelopes),
+        "P1": PYDANTIC_UNION.validate_json,
+        "PL": PYDANTIC_LIST.validate_json,
+        "PLD": PYDANTIC_LIST.dump_json,
+        "map_dec": msgspec.json.Decoder(MAP_UNION).decode,
+        "map_list_dec": msgspec.json.Decoder(list[MAP_UNION]).decode,
+        "wire_json_dec": msgspec.json.Decoder(TYPED_UNION).decode,
+        "wire_json_list_dec": msgspec.json.Decoder(list[TYPED_UNION]).decode,
+        "wire_mp_dec": msgspec.msgpack.Decoder(TYPED_UNION).decode,
+        "wire_mp_list_dec": msgspec.msgpack.Decoder(list[TYPED_UNION]).decode,
+    }
+    results = interleave(
+        [
+            Case("encode: pydantic model_dump_json", "model.model_dump_json()", 1, g),
+            Case("encode: msgspec json, same document", "js(map_msg)", 1, g),
+            Case("encode: msgspec json, wire structs", "js(msg)", 1, g),
+            Case("encode: msgspec msgpack, wire structs", "mp(msg)", 1, g),
+            Case("decode: pydantic TypeAdapter.validate_json", "P1(doc)", 1, g),
+            Case("decode: msgspec json, same document", "map_dec(doc)", 1, g),
+            Case("decode: msgspec json, wire structs", "wire_json_dec(wire_json)", 1, g),
+            Case("decode: msgspec msgpack, wire structs", "wire_mp_dec(wire_mp)", 1, g),
+            Case("batch encode: pydantic dump_json(list)", "PLD(models)", BATCH, g),
+            Case("batch encode: msgspec json, same document", "js(maps)", BATCH, g),
+            Case("batch decode: pydantic validate_json(list)", "PL(list_doc)", BATCH, g),
+            Case("batch decode: msgspec json, same document", "map_list_dec(list_doc)", BATCH, g),
+            Case(
+                "batch decode: msgspec json, wire structs",
+                "wire_json_list_dec(list_wire_json)",
+                BATCH,
+                g,
+            ),
+            Case(
+                "batch decode: msgspec msgpack, wire structs",
+                "wire_mp_list_dec(list_wire_mp)",
+                BATCH,
+                g,
+            ),
+        ],
+        repeats=s.repeats,
+        seconds=s.seconds,
+    )
+    report.samples(
+        f"DataMessage[Order] vs pydantic {V['pydantic']} (ns per message; union of 5 envelope types)",
+        results,
+    )
+    pyd = f"pydantic {V['pydantic']}"
+    for op, slow, at_least in (
+        ("encode", "encode: pydantic model_dump_json", 5.0),
+        ("decode", "decode: pydantic TypeAdapter.validate_json", 5.0),
+        ("batch encode", "batch encode: pydantic dump_json(list)", None),
+        ("batch decode", "batch decode: pydantic validate_json(list)", 5.0),
+    ):
+        report.add(
+            ratio_figure(
+                f"pydantic.{op.replace(' ', '_')}.json",
+                f"{op}: msgspec JSON vs {pyd} JSON (same document)",
+                results,
+                slow,
+                f"{op}: msgspec json, same document",
+                at_least=at_least,
+                unit="ns/msg",
+            )
+        )
+        if op == "batch encode":
+            continue
+        report.add(
+            ratio_figure(
+                f"pydantic.{op.replace(' ', '_')}.msgpack",
+                f"{op}: msgspec MessagePack wire structs vs {pyd} JSON",
+                results,
+                slow,
+                f"{op}: msgspec msgpack, wire structs",
+                unit="ns/msg",
+            )
+        )
+
+
+def section_msgpack(s: Settings, report: Report) -> None:
+    """msgspec (typed and untyped) vs msgpack-python and ormsgpack (untyped)."""
+    message = make_envelopes(1)[0]
+    builtins = msgspec.to_builtins(message)
+    enc = msgspec.msgpack.Encoder()
+    data = enc.encode(message)
+    if msgpack.packb(builtins) != data or ormsgpack.packb(builtins) != data:
+        raise SystemExit("msgpack/ormsgpack do not produce the same bytes as msgspec")
+    g = {
+        "enc": enc.encode,
+        "msg": message,
+        "obj": builtins,
+        "data": data,
+        "typed": msgspec.msgpack.Decoder(TYPED_UNION).decode,
+        "untyped": msgspec.msgpack.Decoder().decode,
+        "packb": msgpack.packb,
+        "unpackb": msgpack.unpackb,
+        "opackb": ormsgpack.packb,
+        "ounpackb": ormsgpack.unpackb,
+    }
+    results = interleave(
+        [
+            Case("encode: msgspec typed struct", "enc(msg)", 1, g),
+            Case("encode: msgspec untyped lists/dicts", "enc(obj)", 1, g),
+            Case("encode: msgpack.packb", "packb(obj)", 1, g),
+            Case("encode: ormsgpack.packb", "opackb(obj)", 1, g),
+            Case("decode: msgspec typed + validated", "typed(data)", 1, g),
+            Case("decode: msgspec untyped", "untyped(data)", 1, g),
+            Case("decode: msgpack.unpackb", "unpackb(data)", 1, g),
+            Case("decode: ormsgpack.unpackb", "ounpackb(data)", 1, g),
+        ],
+        repeats=s.repeats,
+        seconds=s.seconds,
+    )
+    report.samples(
+        f"one {len(data)}-byte envelope vs msgpack {V['msgpack']} / ormsgpack {V['ormsgpack']} (ns per call)",
+        results,
+    )
+    for op, typed in (("encode", "msgspec typed struct"), ("decode", "msgspec typed + validated")):
+        for peer, dist in (("msgpack.packb", "msgpack"), ("ormsgpack.packb", "ormsgpack")):
+            peer_case = peer if op == "encode" else peer.replace("packb", "unpackb")
+            report.add(
+                ratio_figure(
+                    f"msgpack.{op}.{dist}",
+                    f"{op}: msgspec typed vs {peer_case} untyped ({dist} {V[dist]})",
+                    results,
+                    f"{op}: {peer_case}",
+                    f"{op}: {typed}",
+                    unit="ns",
+                )
+            )
+
+
+def section_codec(s: Settings, report: Report) -> None:
+    """CodecPool reuse vs building an Encoder/Decoder per call; encode_into vs encode."""
+    core = compiled_core or pure_core
+    message = make_envelopes(1)[0]
+    codec: CodecPool[Any] = CodecPool()
+    data = codec.encode(message)
+    pool = core.BufferPool(buffer_size=4096, max_pool=4)
+    reused = bytearray(4096)
+    g = {
+        "codec": codec,
+        "msg": message,
+        "one": [message],
+        "data": data,
+        "M": msgspec.msgpack,
+        "WireEnvelope": WireEnvelope,
+        "pool": pool,
+        "W": core,
+        "enc": codec.encoder,
+        "buf": reused,
+    }
+    results = interleave(
+        [
+            Case("CodecPool.encode", "codec.encode(msg)", 1, g),
+            Case("Encoder().encode (new encoder per call)", "M.Encoder().encode(msg)", 1, g),
+            Case("msgspec.msgpack.encode", "M.encode(msg)", 1, g),
+            Case("CodecPool.decode", "codec.decode(data)", 1, g),
+            Case(
+                "Decoder(WireEnvelope).decode (new decoder per call)",
+                "M.Decoder(WireEnvelope).decode(data)",
+                1,
+                g,
+            ),
+            Case("Encoder.encode_into(reused bytearray)", "enc.encode_into(msg, buf)", 1, g),
+            Case(
+                "pool: acquire, CodecPool.encode_into, release",
+                "b = pool.acquire(); codec.encode_into(msg, b); pool.release(b)",
+                1,
+                g,
+            ),
+            Case(
+                "pool: acquire, encode_frames([msg]), release",
+                "b = pool.acquire(); W.encode_frames(enc, one, b); pool.release(b)",
+                1,
+                g,
+            ),
+            Case("Encoder.encode", "enc.encode(msg)", 1, g),
+        ],
+        repeats=s.repeats,
+        seconds=s.seconds,
+    )
+    report.samples("codec reuse and encode_into (ns per call)", results)
+    report.add(
+        ratio_figure(
+            "codec.encoder_reuse",
+            "CodecPool.encode vs a new Encoder per call",
+            results,
+            "Encoder().encode (new encoder per call)",
+            "CodecPool.encode",
+            unit="ns",
+        )
+    )
+    report.add(
+        ratio_figure(
+            "codec.decoder_reuse",
+            "CodecPool.decode vs a new Decoder(WireEnvelope) per call",
+            results,
+            "Decoder(WireEnvelope).decode (new decoder per call)",
+            "CodecPool.decode",
+            unit="ns",
+        )
+    )
+    report.add(
+        ratio_figure(
+            "codec.encode_into",
+            "Encoder.encode_into (reused buffer) vs Encoder.encode",
+            results,
+            "Encoder.encode",
+            "Encoder.encode_into(reused bytearray)",
+            unit="ns",
+        )
+    )
+    report.add(
+        ratio_figure(
+            "codec.pooled_encode_into",
+            "acquire+CodecPool.encode_into+release vs Encoder.encode",
+            results,
+            "Encoder.encode",
+            "pool: acquire, CodecPool.encode_into, release",
+            unit="ns",
+        )
+    )
+    report.add(
+        ratio_figure(
+            "codec.pooled_frame",
+            "acquire+encode_frames([msg])+release vs Encoder.encode",
+            results,
+            "Encoder.encode",
+            "pool: acquire, encode_frames([msg]), release",
+            unit="ns",
+        )
+    )
+    for fig in allocation_figures(core):
+        report.add(fig)
+
+
+def _traced_per_cycle(cycle: Callable[[], object], rounds: int = 200) -> tuple[float, int]:
+    """Allocations of one steady-state ``cycle``, as tracemalloc sees them.
+
+    Returns (mean bytes by which the traced peak rose during one cycle, blocks
+    allocated or reallocated by the cycles and still alive at the end). Tracing
+    starts after a warm-up, so a buffer the cycle reallocates becomes traced
+    (and counted) even when its size does not change the peak. The harness's
+    own allocations are measured with an empty cycle and subtracted.
+    """
+    for _ in range(20):
+        cycle()
+    gc.collect()
+
+    def run(fn: Callable[[], object]) -> float:
+        total = 0
+        for _ in range(rounds):
+            tracemalloc.reset_peak()
+            start = tracemalloc.get_traced_memory()[0]
+            fn()
+            total += tracemalloc.get_traced_memory()[1] - start
+        return total / rounds
+
+    tracemalloc.start(1)
+    try:
+        harness = run(lambda: None)
+        peak = run(cycle)
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    code = cycle.__code__
+    lines = {line for _, _, line in code.co_lines() if line is not None}
+    alive = sum(
+        1
+        for trace in snapshot.traces
+        if any(f.filename != code.co_filename or f.lineno in lines for f in trace.traceback)
+        and not any(f.filename == tracemalloc.__file__ for f in trace.traceback)
+    )
+    return max(0.0, peak - harness), alive
+
+
+def allocation_figures(core: ModuleType) -> list[Figure]:
+    """Steady-state acquire -> encode -> release: traced bytes per cycle (tracemalloc)."""
+    message = make_envelopes(1)[0]
+    codec: CodecPool[Any] = CodecPool()
+    pool = core.BufferPool(buffer_size=4096, max_pool=4)
+    one = [message]
+
+    def frames() -> None:
+        b = pool.acquire()
+        core.encode_frames(codec.encoder, one, b)
+        pool.release(b)
+
+    def encode_into() -> None:
+        b = pool.acquire()
+        codec.encode_into(message, b)
+        pool.release(b)
+
+    def fresh() -> None:
+        codec.encode_frames(one, bytearray())
+
+    measured = {
+        name: _traced_per_cycle(fn)
+        for name, fn in (
+            ("encode_frames", frames),
+            ("CodecPool.encode_into", encode_into),
+            ("fresh bytearray", fresh),
+        )
+    }
+    compiled = klaw_core.IMPLEMENTATION == "cython"
+    values = {k: {"peak_bytes_per_cycle": v[0], "blocks_alive": v[1]} for k, v in measured.items()}
+
+    def text(name: str) -> str:
+        peak, alive = measured[name]
+        return f"{peak:.0f} B peak/cycle, {alive} block(s) (re)allocated"
+
+    return [
+        Figure(
+            "alloc.pooled_encode_frames",
+            f"steady state acquire -> encode_frames -> release ({klaw_core.IMPLEMENTATION}), tracemalloc",
+            f"{text('encode_frames')}; fresh bytearray: {text('fresh bytearray')}",
+            "0 allocations (compiled)",
+            measured["encode_frames"] == (0.0, 0) if compiled else None,
+            values,
+        ),
+        Figure(
+            "alloc.pooled_codec_encode_into",
+            f"steady state acquire -> CodecPool.encode_into -> release ({klaw_core.IMPLEMENTATION}), tracemalloc",
+            text("CodecPool.encode_into"),
+            "0 allocations (compiled)",
+            measured["CodecPool.encode_into"] == (0.0, 0) if compiled else None,
+            values,
+        ),
+    ]
+
+
+def section_optimisations(s: Settings, report: Report) -> None:
+    """What each design choice buys: array_like, gc=False, batching a list in one frame."""
+    core = compiled_core or pure_core
+    envelopes = make_envelopes(BATCH)
+    message = envelopes[0]
+    map_msg = map_twin(message)
+    enc = msgspec.msgpack.Encoder()
+    array_data, map_data = enc.encode(message), enc.encode(map_msg)
+    wire_list = enc.encode(envelopes)
+    # One frame holding DataMessage[list[Order]] (header.seq = first seq) vs 1,000 frames.
+    payloads = [e.payload for e in envelopes]
+    h = envelopes[0].header
+    list_msg = DataMessage(h, payloads)
+    list_frame = enc.encode(list_msg)
+    batch = bytes(core.encode_frames(enc, envelopes))
+    pool = core.BufferPool(buffer_size=256 * 1024, max_pool=4)
+    g = {
+        "enc": enc.encode,
+        "encoder": enc,
+        "msg": message,
+        "map_msg": map_msg,
+        "array_data": array_data,
+        "map_data": map_data,
+        "array_dec": msgspec.msgpack.Decoder(DataMessage[Order]).decode,
+        "map_dec": msgspec.msgpack.Decoder(MapData).decode,
+        "wire_list": wire_list,
+        "gc_false_list": msgspec.msgpack.Decoder(list[DataMessage[Order]]).decode,
+        "gc_true_list": msgspec.msgpack.Decoder(list[GcData]).decode,
+        "DataMessage": DataMessage,
+        "h": h,
+        "payloads": payloads,
+        "list_frame": list_frame,
+        "list_dec": msgspec.msgpack.Decoder(DataMessage[list[Order]]).decode,
+        "W": core,
+        "envs": envelopes,
+        "batch": batch,
+        "frame_dec": msgspec.msgpack.Decoder(DataMessage[Order]),
+        "pool": pool,
+    }
+    cases = [
+        Case("array_like encode", "enc(msg)", 1, g),
+        Case("map encode", "enc(map_msg)", 1, g),
+        Case("array_like decode", "array_dec(array_data)", 1, g),
+        Case("map decode", "map_dec(map_data)", 1, g),
+        Case("gc=False: decode 1,000 (gc on)", "gc_false_list(wire_list)", BATCH, g, True),
+        Case("gc=True: decode 1,000 (gc on)", "gc_true_list(wire_list)", BATCH, g, True),
+        Case("one frame DataMessage[list[T]]: encode", "enc(DataMessage(h, payloads))", BATCH, g),
+        Case(
+            "1,000 frames: encode_frames",
+            "b = pool.acquire(); W.encode_frames(encoder, envs, b); pool.release(b)",
+            BATCH,
+            g,
+        ),
+        Case(
+            "1,000 frames: encode_frames, fresh bytearray",
+            "W.encode_frames(encoder, envs)",
+            BATCH,
+            g,
+        ),
+        Case("one frame DataMessage[list[T]]: decode", "list_dec(list_frame)", BATCH, g),
+        Case("1,000 frames: decode_frames", "W.decode_frames(batch, frame_dec)", BATCH, g),
+    ]
+    results = interleave(cases, repeats=s.repeats, seconds=s.seconds)
+    report.samples("optimisations (ns per message)", results)
+    size = f"{len(array_data)} vs {len(map_data)} bytes"
+    for op in ("encode", "decode"):
+        fig = ratio_figure(
+            f"opt.array_like.{op}",
+            f"array_like vs map struct: {op} ({size})",
+            results,
+            f"map {op}",
+            f"array_like {op}",
+            unit="ns",
+        )
+        report.add(fig)
+    report.add(
+        ratio_figure(
+            "opt.gc_false.decode",
+            "gc=False vs gc=True structs: decode 1,000 envelopes, collector on",
+            results,
+            "gc=True: decode 1,000 (gc on)",
+            "gc=False: decode 1,000 (gc on)",
+            unit="ns/msg",
+        )
+    )
+    report.add(gc_collect_figure(s))
+    report.add(
+        ratio_figure(
+            "opt.pool.batch",
+            "buffer pooling: encode_frames of 1,000 into a pooled vs a fresh bytearray",
+            results,
+            "1,000 frames: encode_frames, fresh bytearray",
+            "1,000 frames: encode_frames",
+            unit="ns/msg",
+        )
+    )
+    for op in ("encode", "decode"):
+        other = "1,000 frames: encode_frames" if op == "encode" else "1,000 frames: decode_frames"
+        report.add(
+            ratio_figure(
+                f"opt.batch_list.{op}",
+                f"one DataMessage[list[Order]] frame vs 1,000 frames: {op}",
+                results,
+                other,
+                f"one frame DataMessage[list[T]]: {op}",
+                unit="ns/msg",
+            )
+        )
+
+
+def gc_collect_figure(s: Settings) -> Figure:
+    """Time of a full ``gc.collect()`` with N decoded envelopes alive, gc=False vs gc=True.
+
+    The two sets cannot be alive together (each collection would walk both), so
+    rounds alternate: decode one set, time collections, drop it, then the other.
+    """
+    count = 20_000 if s.quick else 100_000
+    data = msgspec.msgpack.encode(make_envelopes(1000))
+    decoders = {
+        "gc=False": msgspec.msgpack.Decoder(list[DataMessage[Order]]),
+        "gc=True": msgspec.msgpack.Decoder(list[GcData]),
+    }
+    times: dict[str, list[float]] = {k: [] for k in decoders}
+    for _ in range(3 if s.quick else 5):
+        for name, decoder in decoders.items():
+            alive = [decoder.decode(data) for _ in range(count // 1000)]
+            gc.collect()
+            best = min(_time(gc.collect) for _ in range(3))
+            times[name].append(best)
+            del alive
+            gc.collect()
+    ratio = statistics.median(
+        t / f for t, f in zip(times["gc=True"], times["gc=False"], strict=True)
+    )
+    ms = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    return Figure(
+        "opt.gc_false.collect",
+        f"gc.collect() with {count:,} decoded envelopes alive: gc=True / gc=False structs",
+        f"{ratio:.2f}x  ({ms['gc=True']:.2f} vs {ms['gc=False']:.2f} ms)",
+        "",
+        None,
+        {"ratio": ratio, "ms": ms, "count": count},
+    )
+
+
+def _time(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def section_local(s: Settings, report: Report) -> None:
+    """klaw local channel vs anyio memory object stream vs asyncio.Queue (bench_local_channel)."""
+    import bench_local_channel as blc
+
+    args = argparse.Namespace(
+        items=20_000 if s.quick else 100_000,
+        producers=2,
+        capacity=1024,
+        rounds=3 if s.quick else 7,
+        chunk=256,
+        take=1024,
+    )
+    for variant, runners in blc.VARIANTS.items():
+        rates: dict[str, list[float]] = {name: [] for name in runners}
+        names = list(runners)
+        for r in range(args.rounds):
+            for k in range(len(names)):
+                name = names[(k + r) % len(names)]
+                rates[name].append(blc.measure(runners[name], args))
+        medians = {k: statistics.median(v) for k, v in rates.items()}
+        report.details.setdefault("local", {})[variant] = {"msg_per_s": rates, "args": vars(args)}
+        report.tables.append(
+            (
+                f"local channel, {variant} API: 2 producers x {args.items:,} ints, 1 consumer, "
+                f"capacity {args.capacity} (msg/s)",
+                format_table(
+                    ["transport", "median msg/s", "best msg/s"],
+                    [[k, f"{medians[k]:,.0f}", f"{max(v):,.0f}"] for k, v in rates.items()],
+                ),
+            )
+        )
+        for peer, dist in (("anyio stream", "anyio"), ("asyncio.Queue", None)):
+            ratio = statistics.median(
+                a / b for a, b in zip(rates["klaw local"], rates[peer], strict=True)
+            )
+            label = f"anyio {V['anyio']} memory object stream" if dist else "asyncio.Queue"
+            target = ">= 5x" if dist else ""
+            report.add(
+                Figure(
+                    f"local.{variant}.{dist or 'asyncio'}",
+                    f"local channel vs {label}, {variant} API",
+                    f"{ratio:.2f}x  ({medians['klaw local']:,.0f} vs {medians[peer]:,.0f} msg/s)",
+                    target,
+                    ratio >= 5.0 if dist else None,
+                    {
+                        "ratio": ratio,
+                        "klaw_msg_per_s": medians["klaw local"],
+                        "peer_msg_per_s": medians[peer],
+                    },
+                )
+            )
+
+
+def section_ray(s: Settings, report: Report) -> None:
+    """Ray channel vs ray.util.queue.Queue: ``klaw_core.demo.run_demo``'s pipelines, in rounds.
+
+    Each round runs, in one go, the klaw channel (batch API, then per item) and
+    ``ray.util.queue.Queue`` (``put_nowait_batch``/``get_nowait_batch``, then
+    ``put``/``get`` on fewer items), 2 producer actors -> the consumer (this
+    process), after a warm-up; ratios are taken within a round.
+    """
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+
+        from klaw_core.demo import run_demo
+        from klaw_core.runtime.channels.ray.connection import ensure_ray
+        from klaw_core.runtime.config import load_config
+    except ImportError as exc:
+        report.add(Figure("ray", "Ray channel", f"not measured: {exc}", ">= 700k msg/s", False))
+        return
+    t0 = time.perf_counter()
+    ensure_ray()
+    startup = time.perf_counter() - t0
+    config = load_config()
+    rounds = 2 if s.quick else 4
+    messages = 200_000 if s.quick else 400_000
+    queue_items = 1_000 if s.quick else 2_000
+    rates: dict[str, list[float]] = {}
+    try:
+        for _ in range(rounds):
+            demo = run_demo(config, messages=messages, producers=2, queue_items=queue_items)
+            for run in demo.runs:
+                rates.setdefault(f"{run.transport}: {run.api}", []).append(run.rate)
+    finally:
+        ray.shutdown()
+    keys = {
+        "batch": "klaw Ray channel: send_batch / recv_batch",
+        "item": "klaw Ray channel: send / async for",
+        "queue_batch": "ray.util.queue.Queue: put_nowait_batch / get_nowait_batch",
+        "queue_item": "ray.util.queue.Queue: put / get",
+    }
+    med = {k: statistics.median(rates[v]) for k, v in keys.items()}
+    report.details["ray"] = {
+        "msg_per_s": rates,
+        "rounds": rounds,
+        "messages": messages,
+        "queue_items": queue_items,
+        "startup_seconds": startup,
+        "batch_size": config.channels.batch_size,
+        "capacity": config.channels.capacity,
+    }
+    report.tables.append(
+        (
+            f"Ray {V['ray']}: 2 producer actors -> consumer, {messages:,} messages per run "
+            f"({queue_items:,} for put/get), {rounds} rounds, batch_size "
+            f"{config.channels.batch_size}, capacity {config.channels.capacity}; "
+            f"Ray start-up {startup:.1f} s (msg/s)",
+            format_table(
+                ["transport: API", "median msg/s", "best msg/s"],
+                [[k, f"{statistics.median(v):,.0f}", f"{max(v):,.0f}"] for k, v in rates.items()],
+            ),
+        )
+    )
+
+    def paired(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(rates[keys[a]], rates[keys[b]], strict=True))
+
+    ray_v = f"Ray {V['ray']}"
+    for api in ("batch", "item"):
+        report.add(
+            Figure(
+                f"ray.{api}.throughput",
+                f"Ray channel ({ray_v}), {api} API, 2 producers -> consumer, steady state",
+                f"{med[api]:,.0f} msg/s",
+                ">= 700k msg/s",
+                med[api] >= 700_000,
+                {"msg_per_s": med[api]},
+            )
+        )
+    for api, peer, target in (("batch", "queue_batch", 10.0), ("item", "queue_item", 300.0)):
+        r = paired(api, peer)
+        report.add(
+            Figure(
+                f"ray.{api}.vs_{peer}",
+                f"Ray channel {api} API vs ray.util.queue.Queue "
+                f"{'batch API' if api == 'batch' else 'put/get'} ({ray_v})",
+                f"{r:,.1f}x  ({med[api]:,.0f} vs {med[peer]:,.0f} msg/s)",
+                f">= {target:g}x",
+                r >= target,
+                {"ratio": r},
+            )
+        )
+
+
+SECTIONS: dict[str, Callable[[Settings, Report], None]] = {
+    "twins": section_twins,
+    "framing": section_framing,
+    "peek": section_peek,
+    "pydantic": section_pydantic,
+    "msgpack": section_msgpack,
+    "codec": section_codec,
+    "optimisations": section_optimisations,
+    "local": section_local,
+    "ray": section_ray,
+}
+
+
+def header(s: Settings) -> str:
+    m = machine()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    vs = ", ".join(f"{k} {v}" for k, v in V.items())
+    mode = "quick" if s.quick else "full"
+    return (
+        f"klaw-core performance figures ({mode}: {s.repeats} interleaved rounds, "
+        f"~{s.seconds * 1e3:.0f} ms per case per round)\n"
+        f"versions: {vs}\n"
+        f"machine: {m['cores']} cores ({m['usable_cores']} usable), {m['cpu']}, {m['platform']}; "
+        f"load average {load}"
+    )
+
+
+def _md_table(headers: list[str], rows: list[list[str]]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(s: Settings, report: Report, elapsed: float) -> str:
+    """The header, the main table and the detail tables, as Markdown."""
+    command = "python benchmarks/compare.py" + (" --quick" if s.quick else "")
+    parts = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} with `{command}` ({elapsed:.0f} s).",
+        "",
+        "```text",
+        header(s),
+        "```",
+        "",
+        _md_table(
+            ["figure", "measured", "target", "status"],
+            [[f.title, f.measured, f.target or "-", f.status] for f in report.figures],
+        ),
+    ]
+    for title, table in report.tables:
+        parts += ["", f"**{title}**", "", "```text", table, "```"]
+    return "\n".join(parts) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats (< 3 min)")
+    parser.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT")
+    parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run these sections")
+    parser.add_argument(
+        "--markdown", metavar="OUT", help="also write the tables as Markdown to OUT (for the docs)"
+    )
+    args = parser.parse_args(argv)
+    settings = Settings.make(args.quick)
+    report = Report()
+    started = time.perf_counter()
+    print(header(settings), flush=True)
+    for name in args.only or list(SECTIONS):
+        t0 = time.perf_counter()
+        print(f"... {name}", file=sys.stderr, flush=True)
+        SECTIONS[name](settings, report)
+        report.timings[name] = time.perf_counter() - t0
+    elapsed = time.perf_counter() - started
+    rows = [[f.title, f.measured, f.target or "-", f.status] for f in report.figures]
+    print()
+    print(format_table(["figure", "measured", "target", "status"], rows))
+    for title, table in report.tables:
+        print(f"\n{title}\n{table}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\ntotal {elapsed:.0f} s; load average at the end {load}")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(settings, report, elapsed))
+    if args.json:
+        out = {
+            "versions": V,
+            "machine": machine(),
+            "settings": vars(settings),
+            "load_average_end": os.getloadavg(),
+            "seconds": elapsed,
+            "section_seconds": report.timings,
+            "figures": [f.as_dict() for f in report.figures],
+            "details": report.details,
+            "tables": dict(report.tables),
+        }
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,181 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Compiled wire core of klaw-core: buffer pool, 4-byte framing, header peek.
+
+The twin of ``klaw_core._wirecore_py`` (same names, signatures, results,
+exception classes, offsets and messages); the chooser ``klaw_core._wirecore``
+picks one at import. One extension module, split by concern:
+
+- ``_pool.pxi``     BufferPool (thread-safe, keeps capacity, refuses exported buffers)
+- ``_framing.pxi``  pack_frame, encode_frames, split_frames, decode_frames, FrameDecoder
+- ``_peek.pxi``     peek_header, peek_version
+
+Bounds checking is off (``boundscheck=False``), so every read of untrusted
+bytes is preceded by an explicit ``needed <= end - pos`` test (subtract, never
+add, so nothing can overflow). Nothing here uses ``assert`` for validation.
+Results shared with the pure twin (``HeaderPeek``, ``BufferPoolStats``) are
+plain-Python classes from ``klaw_core._wiretypes``: they compare equal across
+twins and pickle without naming this module.
+"""
+
+cimport cython
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_IsContiguous, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_CheckExact, PyByteArray_FromStringAndSize, PyByteArray_GET_SIZE, PyByteArray_Resize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_FromLongLong, PyLong_FromUnsignedLongLong
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.memoryview cimport PyMemoryView_Check, PyMemoryView_FromObject, PyMemoryView_GET_BUFFER
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcmp, memcpy, memmove, memset
+
+import msgspec
+
+from klaw_core._wiretypes import BufferPoolStats, HeaderPeek
+from klaw_core.runtime.errors import (
+    FrameTooLarge,
+    KlawWireError,
+    MalformedHeader,
+    MalformedPayload,
+    PayloadValidationError,
+    TruncatedFrame,
+)
+
+cdef extern from "Python.h":
+    # Fields of the public (non-limited) CPython structs used below.
+    ctypedef struct PyByteArrayObject:
+        Py_ssize_t ob_alloc
+        char *ob_bytes
+        char *ob_start
+        Py_ssize_t ob_exports
+    void Py_SET_SIZE(object o, Py_ssize_t size)
+    Py_ssize_t Py_SIZE(object o)
+    Py_ssize_t Py_REFCNT(object o)
+
+
+__all__ = [
+    "DEFAULT_MAX_FRAME_SIZE",
+    "MAX_FRAME_SIZE_LIMIT",
+    "PREFIX_SIZE",
+    "BufferPool",
+    "BufferPoolStats",
+    "FrameDecoder",
+    "HeaderPeek",
+    "decode_frames",
+    "encode_frames",
+    "encode_into",
+    "pack_frame",
+    "peek_header",
+    "peek_version",
+    "split_frames",
+]
+
+PREFIX_SIZE = 4
+DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
+MAX_FRAME_SIZE_LIMIT = 0xFFFFFFFF
+
+cdef enum:
+    _PREFIX = 4
+    _DEFAULT_MAX = 16 * 1024 * 1024
+
+cdef Py_ssize_t _LIMIT = 0xFFFFFFFF
+
+# Module-level references looked up once (C globals, no dict lookups per call).
+cdef object _HeaderPeek = HeaderPeek
+cdef object _BufferPoolStats = BufferPoolStats
+cdef object _ValidationError = msgspec.ValidationError
+cdef tuple _MSGSPEC_DECODERS = (msgspec.msgpack.Decoder, msgspec.json.Decoder)
+cdef tuple _MSGSPEC_ENCODERS = (msgspec.msgpack.Encoder, msgspec.json.Encoder)
+
+# Small process-wide caches (the last channel id, the last scratch offset) are
+# only safe while the GIL serialises their readers and writers.
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define KLAW_GIL_CACHES 0
+    #else
+    #define KLAW_GIL_CACHES 1
+    #endif
+    """
+    bint KLAW_GIL_CACHES
+
+
+# ------------------------------------------------------------------ helpers
+
+
+cdef inline uint32_t _load32(const unsigned char *p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | <uint32_t>p[3]
+
+
+cdef inline uint64_t _load64(const unsigned char *p) noexcept nogil:
+    return (<uint64_t>_load32(p) << 32) | <uint64_t>_load32(p + 4)
+
+
+cdef inline void _store32(unsigned char *p, uint32_t v) noexcept nogil:
+    p[0] = <unsigned char>(v >> 24)
+    p[1] = <unsigned char>(v >> 16)
+    p[2] = <unsigned char>(v >> 8)
+    p[3] = <unsigned char>v
+
+
+cdef int _check_max_frame_size(Py_ssize_t max_frame_size) except -1:
+    if max_frame_size < 0 or max_frame_size > _LIMIT:
+        raise ValueError(
+            f"max_frame_size must be between 0 and {_LIMIT}, got {max_frame_size}"
+        )
+    return 0
+
+
+cdef object _byte_view(object data):
+    """A flat unsigned-byte memoryview of any C-contiguous buffer (shares ``data``'s memory)."""
+    cdef object view = PyMemoryView_FromObject(data)
+    cdef Py_buffer *b = PyMemoryView_GET_BUFFER(view)
+    if not PyBuffer_IsContiguous(b, b'C'):
+        raise BufferError("the input buffer is not C-contiguous")
+    if b.ndim != 1 or b.format == NULL or b.format[0] != b'B' or b.format[1] != 0:
+        view = view.cast("B")
+    return view
+
+
+cdef inline object _subview(object base, char *start, Py_ssize_t size):
+    """A memoryview of ``size`` bytes at ``start`` inside ``base`` (a flat byte view).
+
+    ``PyMemoryView_FromObject`` on a memoryview registers a new view on the same
+    managed buffer (which keeps the exporter alive) without a slice object; we
+    then narrow its window, exactly what CPython's own ``memory_subscript``
+    does for ``base[a:b]`` (``init_slice``) on a 1-D, unit-stride view. This is
+    roughly 2x cheaper than building a slice object per frame.
+    """
+    cdef object mv = PyMemoryView_FromObject(base)
+    cdef Py_buffer *v = PyMemoryView_GET_BUFFER(mv)
+    v.buf = start
+    v.len = size
+    v.shape[0] = size
+    return mv
+
+
+cdef object _too_large(Py_ssize_t declared, Py_ssize_t max_frame_size, Py_ssize_t offset):
+    return FrameTooLarge(
+        f"frame declares {declared} bytes, more than the maximum {max_frame_size}", offset
+    )
+
+
+cdef object _truncated_prefix(Py_ssize_t present, Py_ssize_t offset):
+    return TruncatedFrame(f"input ends inside a length prefix: {present} of 4 bytes present", offset)
+
+
+cdef object _truncated_body(Py_ssize_t declared, Py_ssize_t present, Py_ssize_t offset):
+    return TruncatedFrame(f"frame declares {declared} bytes, {present} present", offset)
+
+
+cdef object _payload_error(object exc, Py_ssize_t offset):
+    if isinstance(exc, _ValidationError):
+        return PayloadValidationError(f"frame payload does not match the expected type: {exc}", offset)
+    return MalformedPayload(f"frame payload is not valid: {exc}", offset)
+
+
+include "_pool.pxi"
+include "_framing.pxi"
+include "_peek.pxi"

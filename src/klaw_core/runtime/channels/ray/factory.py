@@ -1,0 +1,433 @@
+"""Create Ray channels, or attach to one by name: :class:`RayChannel` and :func:`ray_channel`.
+
+``channel(backend="ray", ...)`` calls :func:`ray_channel`, which creates the
+channel actor with its first sender and receiver already registered (no extra
+round trip) and returns them. :class:`RayChannel` is the handle for everything
+else: a named channel that other jobs attach to with :meth:`RayChannel.attach`,
+endpoints made one at a time (a producer job needs no receiver), the actor's
+metadata and per-receiver statistics.
+
+A value type must be importable by Ray workers (defined in a module, not in
+``__main__``); :func:`~.link.check_portable` refuses it otherwise, here, rather
+than letting the actor fail to start.
+"""
+
+from __future__ import annotations
+
+import operator
+import uuid
+from typing import Any, Generic, TypeVar, overload
+
+import ray
+
+from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY
+from klaw_core.runtime.channels.ray.actor import remote_actor_class
+from klaw_core.runtime.channels.ray.channel import RayReceiver, RaySender
+from klaw_core.runtime.channels.ray.connection import ensure_ray, ray_settings
+from klaw_core.runtime.channels.ray.constants import ChannelMetadata, PutAck, ReaderInfo
+from klaw_core.runtime.channels.ray.link import (
+    Link,
+    RayChannelOptions,
+    call,
+    call_blocking,
+    check_portable,
+    get_link,
+    new_endpoint_id,
+)
+from klaw_core.runtime.channels.stats import ChannelStats
+from klaw_core.runtime.errors import ChannelClosedError
+
+__all__ = ["ACTOR_NAME_PREFIX", "RayChannel", "ray_channel"]
+
+T = TypeVar("T")
+
+ACTOR_NAME_PREFIX = "klaw-channel:"
+"""Ray actor name of a named channel: this prefix, then the channel's name."""
+
+
+def _capacity(capacity: int | None, unbounded: bool) -> int | None:
+    if unbounded:
+        if capacity is not None:
+            raise ValueError("give either a capacity or unbounded=True, not both")
+        return None
+    if capacity is None:
+        return DEFAULT_CAPACITY
+    capacity = operator.index(capacity)  # TypeError for floats, strings, ...
+    if capacity < 1:
+        raise ValueError(f"capacity must be at least 1, got {capacity}")
+    return capacity
+
+
+class RayChannel(Generic[T]):
+    """A channel held by a Ray actor; makes its endpoints.
+
+    Example:
+        >>> import asyncio
+        >>> async def main() -> list[str]:
+        ...     chan = RayChannel.create(16, value_type=str, name="greetings")
+        ...     tx, rx = chan.sender(), RayChannel.attach("greetings").receiver()
+        ...     async with tx:
+        ...         await tx.send("hello")
+        ...     return [item async for item in rx]
+        >>> asyncio.run(main())  # doctest: +SKIP
+        ['hello']
+    """
+
+    __slots__ = ("_link",)
+
+    def __init__(self, link: Link) -> None:
+        self._link = link
+
+    @overload
+    @classmethod
+    def create(
+        cls,
+        capacity: int | None = None,
+        *,
+        value_type: type[T],
+        name: str | None = None,
+        namespace: str | None = None,
+        unbounded: bool = False,
+        detached: bool = False,
+        options: RayChannelOptions | None = None,
+        actor_options: dict[str, Any] | None = None,
+    ) -> RayChannel[T]: ...
+    @overload
+    @classmethod
+    def create(
+        cls,
+        capacity: int | None = None,
+        *,
+        value_type: object = None,
+        name: str | None = None,
+        namespace: str | None = None,
+        unbounded: bool = False,
+        detached: bool = False,
+        options: RayChannelOptions | None = None,
+        actor_options: dict[str, Any] | None = None,
+    ) -> RayChannel[Any]: ...
+    @classmethod
+    def create(
+        cls,
+        capacity: int | None = None,
+        *,
+        value_type: object = None,
+        name: str | None = None,
+        namespace: str | None = None,
+        unbounded: bool = False,
+        detached: bool = False,
+        options: RayChannelOptions | None = None,
+        actor_options: dict[str, Any] | None = None,
+    ) -> RayChannel[Any]:
+        """Start a channel actor (connecting to Ray first if needed); no endpoints yet.
+
+        Args:
+            capacity: most messages buffered (default ``DEFAULT_CAPACITY``).
+            value_type: the message type; receivers validate against it.
+            name: make the channel attachable by this name from other jobs.
+            namespace: Ray namespace of a named channel (default: the
+                configured ``ray.namespace``).
+            unbounded: no capacity limit.
+            detached: a named channel outlives the job that created it (until
+                :meth:`destroy`).
+            options: endpoint tuning (batching, prefetch, timeouts).
+            actor_options: extra ``.options()`` for the actor (e.g.
+                ``max_restarts``, ``num_cpus``, ``scheduling_strategy``).
+
+        Returns:
+            The channel handle.
+
+        Raises:
+            ValueError: bad capacity, or the name is taken in the namespace.
+            TypeError: ``capacity`` is not an int, or ``value_type`` is defined
+                in ``__main__``.
+        """
+        return cls._create(
+            _capacity(capacity, unbounded),
+            value_type=value_type,
+            name=name,
+            namespace=namespace,
+            detached=detached,
+            options=options or RayChannelOptions(),
+            actor_options=actor_options,
+            senders=(),
+            receivers=(),
+        )
+
+    @classmethod
+    def _create(
+        cls,
+        capacity: int | None,
+        *,
+        value_type: object,
+        name: str | None,
+        namespace: str | None,
+        detached: bool,
+        options: RayChannelOptions,
+        actor_options: dict[str, Any] | None,
+        senders: tuple[int, ...],
+        receivers: tuple[int, ...],
+    ) -> RayChannel[Any]:
+        check_portable(value_type)
+        if detached and name is None:
+            raise ValueError("a detached channel needs a name (nothing could attach to it)")
+        ensure_ray()
+        settings = ray_settings()
+        suffix = uuid.uuid4().hex
+        channel_id = f"{name}#{suffix[:8]}" if name is not None else f"ch-{suffix[:16]}"
+        opts: dict[str, Any] = {
+            "num_cpus": 0,
+            "max_concurrency": settings.max_concurrency,
+            "max_restarts": settings.max_restarts,
+            "max_task_retries": settings.max_task_retries,
+        }
+        if name is not None:
+            namespace = namespace or settings.namespace
+            opts["name"] = ACTOR_NAME_PREFIX + name
+            opts["namespace"] = namespace
+            if detached:
+                opts["lifetime"] = "detached"
+        else:
+            namespace = None
+        opts.update(actor_options or {})
+        try:
+            actor = (
+                remote_actor_class()
+                .options(**opts)
+                .remote(
+                    channel_id,
+                    capacity,
+                    value_type,
+                    senders,
+                    receivers,
+                    name=name,
+                    namespace=namespace,
+                    max_frame_size=options.max_frame_size,
+                )
+            )
+        except ValueError as exc:
+            if name is not None:
+                raise ValueError(
+                    f"a channel named {name!r} already exists in namespace {namespace!r}; "
+                    "use RayChannel.attach() to connect to it"
+                ) from exc
+            raise
+        link = get_link(
+            actor,
+            channel_id,
+            capacity=capacity,
+            value_type=value_type,
+            name=name,
+            namespace=namespace,
+            options=options,
+        )
+        return cls(link)
+
+    @classmethod
+    def attach(
+        cls,
+        name: str,
+        *,
+        namespace: str | None = None,
+        options: RayChannelOptions | None = None,
+    ) -> RayChannel[Any]:
+        """Connect to a named channel created by this or another job.
+
+        Blocks for a round trip to the actor. The value type comes from the
+        actor, so it must be importable here.
+
+        Raises:
+            LookupError: no channel of that name in the namespace.
+            ChannelLostError: the channel's actor is not reachable.
+        """
+        ensure_ray()
+        namespace = namespace or ray_settings().namespace
+        try:
+            actor = ray.get_actor(ACTOR_NAME_PREFIX + name, namespace=namespace)
+        except ValueError as exc:
+            raise LookupError(f"no channel named {name!r} in namespace {namespace!r}") from exc
+        metadata: ChannelMetadata = ray.get(actor.metadata.remote())
+        value_type = ray.get(actor.value_type.remote())
+        link = get_link(
+            actor,
+            metadata.channel_id,
+            capacity=metadata.capacity,
+            value_type=value_type,
+            name=name,
+            namespace=namespace,
+            options=options or RayChannelOptions(),
+        )
+        return cls(link)
+
+    # ------------------------------------------------------------ endpoints
+
+    def sender(self) -> RaySender[T]:
+        """Register and return a new sender (one actor round trip).
+
+        Raises:
+            ChannelClosedError: every sender of the channel already closed.
+            ChannelLostError: the actor is unreachable or lost its state.
+        """
+        sender_id = new_endpoint_id()
+        self._register(self._link.actor.register_sender.remote(sender_id))
+        return RaySender(*self._args(sender_id))
+
+    def receiver(self) -> RayReceiver[T]:
+        """Register and return a new receiver (one actor round trip).
+
+        Raises:
+            ChannelClosedError: every receiver of the channel already closed.
+            ChannelLostError: the actor is unreachable or lost its state.
+        """
+        reader_id = new_endpoint_id()
+        self._register(self._link.actor.register_receiver.remote(reader_id))
+        return RayReceiver(*self._args(reader_id))
+
+    def _register(self, ref: Any) -> None:
+        link = self._link
+        ack: PutAck = call_blocking(link, ref)
+        if ack.status == "lost":
+            raise link.lose(ack.detail)
+        if ack.status != "ok":
+            raise ChannelClosedError(ack.detail)
+
+    def _args(self, endpoint_id: int) -> tuple[Any, ...]:
+        link = self._link
+        return (
+            link.actor,
+            link.channel_id,
+            endpoint_id,
+            link.capacity,
+            link.value_type,
+            link.name,
+            link.namespace,
+            link.options,
+        )
+
+    # -------------------------------------------------------------- details
+
+    @property
+    def channel_id(self) -> str:
+        """The id written in every wire header of this channel."""
+        return self._link.channel_id
+
+    @property
+    def name(self) -> str | None:
+        """The name other jobs attach by, or ``None``."""
+        return self._link.name
+
+    @property
+    def namespace(self) -> str | None:
+        """The Ray namespace of a named channel's actor."""
+        return self._link.namespace
+
+    @property
+    def capacity(self) -> int | None:
+        """Most messages buffered at once, ``None`` when unbounded."""
+        return self._link.capacity
+
+    @property
+    def actor(self) -> Any:
+        """The Ray actor handle holding the channel."""
+        return self._link.actor
+
+    async def metadata(self) -> ChannelMetadata:
+        """Return the actor's description of the channel."""
+        link = self._link
+        result: ChannelMetadata = await call(link, link.actor.metadata.remote(), 0.0)
+        return result
+
+    async def reader_stats(self) -> tuple[ReaderInfo, ...]:
+        """Return what the actor knows about each registered receiver."""
+        link = self._link
+        result: tuple[ReaderInfo, ...] = await call(link, link.actor.reader_stats.remote(), 0.0)
+        return result
+
+    async def stats(self) -> ChannelStats:
+        """Return the channel's counters (see ``Sender.stats``)."""
+        return await self._link.stats()
+
+    def destroy(self) -> None:
+        """Kill the channel actor now; every endpoint then fails with ``ChannelLostError``."""
+        link = self._link
+        ray.kill(link.actor, no_restart=True)
+        link.lose("the channel was destroyed")
+
+    def __repr__(self) -> str:
+        label = f" name={self._link.name!r}" if self._link.name else ""
+        return f"<RayChannel {self._link.channel_id!r}{label} capacity={self._link.capacity}>"
+
+
+def ray_channel(
+    capacity: int | None = None,
+    *,
+    value_type: object = None,
+    name: str | None = None,
+    unbounded: bool = False,
+    namespace: str | None = None,
+    detached: bool = False,
+    batch_size: int | None = None,
+    batch_bytes: int | None = None,
+    linger_ms: float | None = None,
+    fetch_size: int | None = None,
+    poll_interval: float | None = None,
+    reply_timeout: float | None = None,
+    max_frame_size: int | None = None,
+    actor_options: dict[str, Any] | None = None,
+) -> tuple[RaySender[Any], RayReceiver[Any]]:
+    """Create a Ray channel and return its first sender and receiver.
+
+    This is what ``channel(backend="ray", ...)`` calls; the keyword arguments
+    after ``unbounded`` are the Ray backend's options.
+
+    Args:
+        capacity: most messages buffered (default ``DEFAULT_CAPACITY``).
+        value_type: the message type; receivers validate against it.
+        name: make the channel attachable by this name (:meth:`RayChannel.attach`).
+        unbounded: no capacity limit.
+        namespace: Ray namespace of a named channel.
+        detached: a named channel outlives the job that created it.
+        batch_size: most messages per frame and actor call (default 4096).
+        batch_bytes: target bytes per frame (default 1 MiB).
+        linger_ms: how long a partial batch waits before it is sent (default 2).
+        fetch_size: most messages a receiver fetches per call (default 65536).
+        poll_interval: longest wait inside one actor call, in seconds.
+        reply_timeout: seconds beyond that before the actor is declared lost.
+        max_frame_size: largest frame in bytes (default 16 MiB).
+        actor_options: extra Ray ``.options()`` for the channel actor.
+
+    Returns:
+        ``(sender, receiver)``.
+
+    Raises:
+        ValueError: bad capacity or option, or the name is taken.
+        TypeError: ``capacity`` is not an int, or ``value_type`` is defined in
+            ``__main__``.
+    """
+    settings: dict[str, Any] = {}
+    for key, value in (
+        ("batch_size", batch_size),
+        ("batch_bytes", batch_bytes),
+        ("fetch_size", fetch_size),
+        ("poll_interval", poll_interval),
+        ("reply_timeout", reply_timeout),
+        ("max_frame_size", max_frame_size),
+    ):
+        if value is not None:
+            settings[key] = value
+    if linger_ms is not None:
+        settings["linger"] = linger_ms / 1000.0
+    options = RayChannelOptions(**settings)
+    sender_id, reader_id = new_endpoint_id(), new_endpoint_id()
+    chan = RayChannel._create(
+        _capacity(capacity, unbounded),
+        value_type=value_type,
+        name=name,
+        namespace=namespace,
+        detached=detached,
+        options=options,
+        actor_options=actor_options,
+        senders=(sender_id,),
+        receivers=(reader_id,),
+    )
+    return RaySender(*chan._args(sender_id)), RayReceiver(*chan._args(reader_id))

@@ -1,0 +1,320 @@
+"""What every endpoint of one Ray channel shares inside a process, and how it calls the actor.
+
+Why a shared link: endpoints of the same channel in one process (a sender and
+its clones, the receivers) must agree on things the actor cannot tell them
+without a round trip. They share one :class:`Link`, found by channel id in a
+process-wide weak registry, so that:
+
+- all senders draw on one **credit**, the room the actor last reported minus
+  what they hold locally, and ``try_send`` on a full channel answers
+  ``ChannelFull`` even when the room was used up by a sibling;
+- once the actor says every receiver has closed, or the actor is lost, every
+  local endpoint fails fast without asking again;
+- a receiver can flush the senders of its own process before it reports "empty",
+  and ``stats()`` can count items that local receivers fetched but did not yet
+  deliver, which makes a channel used inside one process behave exactly like the
+  local backend even though senders batch and receivers prefetch.
+
+Every actor call goes through :func:`call` (async) or :func:`call_blocking`:
+Ray's actor failures become :class:`~klaw_core.runtime.errors.ChannelLostError`,
+and each call has a deadline (the server-side wait plus ``reply_timeout``), so a
+dead or unreachable actor makes callers fail instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import typing
+import weakref
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import msgspec
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE
+from klaw_core.runtime.channels.stats import ChannelStats
+from klaw_core.runtime.errors import ChannelLostError, KlawError
+
+if TYPE_CHECKING:
+    from klaw_core.runtime.channels.ray.channel import RayReceiver, RaySender
+
+__all__ = [
+    "ALL_RECEIVERS_CLOSED",
+    "ALL_SENDERS_CLOSED",
+    "LOST_DETAIL",
+    "RECEIVER_CLOSED",
+    "SENDER_CLOSED",
+    "Link",
+    "RayChannelOptions",
+    "call",
+    "call_blocking",
+    "check_portable",
+    "get_link",
+    "new_endpoint_id",
+]
+
+R = TypeVar("R")
+
+# The local backend's reasons, so that both backends read alike.
+ALL_SENDERS_CLOSED: Final = "all senders closed"
+ALL_RECEIVERS_CLOSED: Final = "all receivers closed"
+SENDER_CLOSED: Final = "sender is closed"
+RECEIVER_CLOSED: Final = "receiver is closed"
+LOST_DETAIL: Final = (
+    "the channel actor was restarted after a failure; the messages it buffered "
+    "and its sender/receiver registrations were lost"
+)
+
+_UNBOUNDED_CREDIT: Final = sys.maxsize
+
+
+class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """Tuning of a Ray channel's endpoints; travels with pickled endpoints.
+
+    Attributes:
+        batch_size: most messages a sender packs into one frame and actor call.
+        batch_bytes: target size of one batch frame; a sender lowers its batch
+            size when messages are large, so one call stays near this size.
+        linger: seconds a sender waits for a batch to fill before sending it
+            (``0`` sends as soon as the previous call returned).
+        fetch_size: most messages a receiver fetches in one call.
+        poll_interval: longest a call waits inside the actor before returning
+            to the endpoint (which then checks the actor is alive and waits again).
+        reply_timeout: seconds allowed for a reply beyond that wait; after it
+            the actor is declared lost.
+        max_frame_size: largest frame, in bytes.
+
+    Example:
+        >>> RayChannelOptions(batch_size=512).linger
+        0.002
+    """
+
+    batch_size: int = 4096
+    batch_bytes: int = 1 << 20
+    linger: float = 0.002
+    fetch_size: int = 65_536
+    poll_interval: float = 1.0
+    reply_timeout: float = 30.0
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+
+    def __post_init__(self) -> None:
+        for field in ("batch_size", "batch_bytes", "fetch_size", "max_frame_size"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"{field} must be at least 1, got {getattr(self, field)}")
+        for field in ("linger", "poll_interval", "reply_timeout"):
+            if not getattr(self, field) >= 0:
+                raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
+
+
+def new_endpoint_id() -> int:
+    """Return a fresh random endpoint or stream id (62 bits, never 0)."""
+    return secrets.randbits(62) + 1
+
+
+class Link:
+    """The per-process shared state of one Ray channel (see the module docstring)."""
+
+    __slots__ = (
+        "__weakref__",
+        "actor",
+        "capacity",
+        "channel_id",
+        "credit",
+        "lost",
+        "name",
+        "namespace",
+        "options",
+        "receivers",
+        "receivers_closed",
+        "senders",
+        "value_type",
+    )
+
+    def __init__(
+        self,
+        actor: Any,
+        channel_id: str,
+        *,
+        capacity: int | None,
+        value_type: Any,
+        name: str | None,
+        namespace: str | None,
+        options: RayChannelOptions,
+    ) -> None:
+        self.actor = actor
+        self.channel_id = channel_id
+        self.capacity = capacity
+        self.value_type = value_type
+        self.name = name
+        self.namespace = namespace
+        self.options = options
+        self.credit: int = _UNBOUNDED_CREDIT if capacity is None else capacity
+        self.lost: str | None = None
+        self.receivers_closed = False
+        self.senders: weakref.WeakSet[RaySender[Any]] = weakref.WeakSet()
+        self.receivers: weakref.WeakSet[RayReceiver[Any]] = weakref.WeakSet()
+
+    @property
+    def usable(self) -> bool:
+        """False once the actor is lost or every receiver has closed."""
+        return self.lost is None and not self.receivers_closed
+
+    def lose(self, detail: str) -> ChannelLostError:
+        """Mark the channel lost for every local endpoint; return the error to raise."""
+        if self.lost is None:
+            self.lost = detail
+        return ChannelLostError(self.channel_id, self.lost)
+
+    def set_room(self, room: int | None) -> None:
+        """Recompute the shared credit from the room the actor just reported."""
+        if room is None:
+            self.credit = _UNBOUNDED_CREDIT
+            return
+        self.credit = room - sum(sender.held for sender in self.senders)
+
+    async def flush_local_senders(self) -> None:
+        """Push out what senders of this process (on this event loop) still hold."""
+        loop = asyncio.get_running_loop()
+        for sender in list(self.senders):
+            await sender.drain(loop)
+
+    async def stats(self) -> ChannelStats:
+        """Channel stats as the local backend would report them.
+
+        Local senders are flushed first; items fetched by local receivers but not
+        yet delivered are counted as buffered, not received.
+        """
+        await self.flush_local_senders()
+        loop = asyncio.get_running_loop()
+        receivers = list(self.receivers)
+        for receiver in receivers:
+            await receiver.settle(loop)
+        stats: ChannelStats | None = await call(self, self.actor.stats.remote(), 0.0)
+        if stats is None:
+            raise self.lose(LOST_DETAIL)
+        held = sum(receiver.undelivered for receiver in receivers)
+        if held:
+            stats = msgspec.structs.replace(
+                stats, buffered=stats.buffered + held, received=stats.received - held
+            )
+        return stats
+
+
+_links: weakref.WeakValueDictionary[str, Link] = weakref.WeakValueDictionary()
+
+
+def get_link(
+    actor: Any,
+    channel_id: str,
+    *,
+    capacity: int | None,
+    value_type: Any,
+    name: str | None,
+    namespace: str | None,
+    options: RayChannelOptions,
+) -> Link:
+    """Return this process's link for ``channel_id``, creating it on first use."""
+    link = _links.get(channel_id)
+    if link is None:
+        link = Link(
+            actor,
+            channel_id,
+            capacity=capacity,
+            value_type=value_type,
+            name=name,
+            namespace=namespace,
+            options=options,
+        )
+        _links[channel_id] = link
+    return link
+
+
+async def _wait(ref: Awaitable[R]) -> R:
+    return await ref
+
+
+async def call(link: Link, ref: Any, wait: float | None) -> Any:
+    """Await one actor call, turning failures into channel errors.
+
+    Args:
+        link: the channel (marked lost on failure).
+        ref: the ``ObjectRef`` of the call.
+        wait: how long the call may legitimately wait inside the actor.
+
+    Returns:
+        The call's result.
+
+    Raises:
+        ChannelLostError: the actor died, is restarting, or did not reply within
+            ``wait`` plus ``reply_timeout`` seconds.
+        KlawError: the actor refused the call with a klaw error (re-raised as is).
+    """
+    limit = link.options.reply_timeout + (wait or 0.0)
+    try:
+        return await asyncio.wait_for(_wait(ref), limit)
+    except RayActorError as exc:
+        raise link.lose(f"the channel actor died or is unreachable: {_first_line(exc)}") from exc
+    except TimeoutError as exc:
+        raise link.lose(f"no reply from the channel actor within {limit:g}s") from exc
+    except RayTaskError as exc:
+        raise _unwrap(exc) from None
+
+
+def call_blocking(link: Link, ref: Any) -> Any:
+    """Like :func:`call`, for synchronous callers (``clone()``): blocks the thread."""
+    limit = link.options.reply_timeout
+    try:
+        return ray.get(ref, timeout=limit)
+    except RayActorError as exc:
+        raise link.lose(f"the channel actor died or is unreachable: {_first_line(exc)}") from exc
+    except GetTimeoutError as exc:
+        raise link.lose(f"no reply from the channel actor within {limit:g}s") from exc
+    except RayTaskError as exc:
+        raise _unwrap(exc) from None
+
+
+def _unwrap(exc: RayTaskError) -> BaseException:
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, KlawError | ValueError | TypeError):
+        return cause
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def check_portable(value_type: object) -> None:
+    """Refuse a value type that Ray workers could not import.
+
+    A type defined in ``__main__`` is pickled by value; msgspec structs cannot
+    be rebuilt that way in a worker, so the actor (or a task holding an
+    endpoint) would fail and its peers could wait forever. Failing here, in the
+    process that creates or ships the channel, names the problem instead.
+
+    Raises:
+        TypeError: ``value_type`` (or a type nested in it) lives in ``__main__``.
+
+    Example:
+        >>> check_portable(list[int])
+    """
+    seen: set[int] = set()
+    stack: list[object] = [value_type]
+    while stack:
+        tp = stack.pop()
+        if id(tp) in seen:
+            continue
+        seen.add(id(tp))
+        module = getattr(tp, "__module__", None)
+        if isinstance(tp, type) and module == "__main__":
+            raise TypeError(
+                f"value type {tp.__qualname__} is defined in __main__: Ray workers cannot "
+                "import it, so the channel could not carry it between processes. "
+                "Define it in a module and import it from there."
+            )
+        stack.extend(typing.get_args(tp))

@@ -1,0 +1,247 @@
+"""What only the in-process backend promises, beyond the shared semantics suite.
+
+The contract itself is tested in ``test_channel_semantics.py``. Here: calls
+that must not suspend when they need not wait (the reason the backend is fast),
+the exact interleavings of cancellation with wake-ups, a cancelled or refused
+``send`` enqueueing nothing, the ``channel()`` factory's argument handling, and
+that nothing of this imports Ray.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from klaw_core.result import Err, Ok
+from klaw_core.runtime.channels import (
+    ChannelStats,
+    LocalReceiver,
+    LocalSender,
+    channel,
+    local_channel,
+)
+from klaw_core.runtime.errors import ChannelClosedError, ChannelEmpty
+
+T = TypeVar("T")
+PAUSE = 0.02
+
+
+async def within(awaitable: Awaitable[T], seconds: float = 5.0) -> T:
+    async with asyncio.timeout(seconds):
+        return await awaitable
+
+
+def run_without_suspending(coro: Coroutine[Any, Any, T]) -> T:
+    """Drive ``coro`` one step; fail if it suspends instead of finishing."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    raise AssertionError("the call suspended although it did not need to wait")
+
+
+# ----------------------------------------------------------------- fast paths
+
+
+def test_calls_that_need_not_wait_do_not_suspend() -> None:
+    tx, rx = local_channel(4)
+    run_without_suspending(tx.send(1))
+    run_without_suspending(tx.send_batch([2, 3]))
+    assert run_without_suspending(tx.try_send(4)) == Ok(None)
+    assert run_without_suspending(rx.recv()) == 1
+    assert run_without_suspending(rx.__anext__()) == 2
+    assert run_without_suspending(rx.recv_batch(8)) == [3, 4]
+    assert run_without_suspending(rx.try_recv()) == Err(ChannelEmpty())
+    assert run_without_suspending(rx.recv_batch(8, timeout=0)) == []
+    run_without_suspending(tx.close())
+    with pytest.raises(ChannelClosedError):
+        run_without_suspending(rx.recv())
+
+
+def test_factory_returns_local_endpoints_with_a_readable_repr() -> None:
+    tx, rx = channel(3, name="jobs")
+    assert isinstance(tx, LocalSender)
+    assert isinstance(rx, LocalReceiver)
+    assert repr(tx) == "<LocalSender open name='jobs' capacity=3 buffered=0 senders=1 receivers=1>"
+    tx2, rx2 = local_channel(unbounded=True)
+    run_without_suspending(rx2.close())
+    assert repr(rx2) == "<LocalReceiver closed unbounded buffered=0 senders=1 receivers=0>"
+    assert rx2.closed
+    assert not tx2.closed
+
+
+def test_factory_rejects_unknown_backend_and_options() -> None:
+    with pytest.raises(ValueError, match="unknown channel backend"):
+        channel(4, backend="carrier-pigeon")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="no options"):
+        channel(4, batch_size=10)
+
+
+def test_importing_klaw_core_and_local_channels_does_not_import_ray() -> None:
+    code = (
+        "import sys, asyncio, klaw_core\n"
+        "from klaw_core.runtime.channels import channel\n"
+        "async def main():\n"
+        "    tx, rx = channel(2)\n"
+        "    await tx.send(1)\n"
+        "    return await rx.recv()\n"
+        "assert asyncio.run(main()) == 1\n"
+        "assert 'ray' not in sys.modules, 'ray was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# ----------------------------------------------------------------- cancellation interleavings
+
+
+async def test_woken_receiver_cancelled_before_it_runs_passes_the_item_on() -> None:
+    tx, rx = local_channel(4)
+    other = rx.clone()
+    first = asyncio.create_task(rx.recv())
+    second = asyncio.create_task(other.recv())
+    await asyncio.sleep(PAUSE)
+    await tx.send(1)  # wakes `first` ...
+    first.cancel()  # ... which is cancelled before it could take the item
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await within(second) == 1
+
+
+async def test_woken_sender_cancelled_before_it_runs_passes_the_slot_on() -> None:
+    tx, rx = local_channel(1)
+    await tx.send(1)
+    first = asyncio.create_task(tx.send(2))
+    second = asyncio.create_task(tx.clone().send(3))
+    await asyncio.sleep(PAUSE)
+    assert await rx.recv() == 1  # frees the slot and wakes `first` ...
+    first.cancel()  # ... which is cancelled before it could use it
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await within(second)
+    assert await rx.try_recv() == Ok(3)
+    assert await rx.try_recv() == Err(ChannelEmpty())
+
+
+async def test_cancelled_send_enqueues_nothing() -> None:
+    tx, rx = local_channel(1)
+    await tx.send(1)
+    blocked = asyncio.create_task(tx.send(2))
+    await asyncio.sleep(PAUSE)
+    blocked.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await blocked
+    assert await rx.recv() == 1
+    assert await rx.try_recv() == Err(ChannelEmpty())
+    assert (await tx.stats()).sent == 1
+
+
+async def test_cancelled_recv_batch_with_timeout_leaves_the_channel_usable() -> None:
+    tx, rx = local_channel(4)
+    waiting = asyncio.create_task(rx.recv_batch(4, timeout=10))
+    await asyncio.sleep(PAUSE)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await rx.recv_batch(4, timeout=PAUSE) == []
+    await tx.send(5)
+    assert await within(rx.recv_batch(4)) == [5]
+
+
+# ----------------------------------------------------------------- closing one endpoint of several
+
+
+async def test_closing_a_receiver_wakes_its_own_waiting_recv_only() -> None:
+    tx, rx = local_channel(4)
+    other = rx.clone()
+    mine = asyncio.create_task(rx.recv())
+    theirs = asyncio.create_task(other.recv())
+    await asyncio.sleep(PAUSE)
+    await rx.close()
+    with pytest.raises(ChannelClosedError, match="receiver is closed"):
+        await within(mine)
+    await asyncio.sleep(PAUSE)
+    assert not theirs.done()
+    await tx.send(9)
+    assert await within(theirs) == 9
+
+
+async def test_closing_a_sender_wakes_its_own_blocked_send_which_enqueues_nothing() -> None:
+    tx, rx = local_channel(1)
+    other = tx.clone()
+    await tx.send(1)
+    mine = asyncio.create_task(tx.send(2))
+    theirs = asyncio.create_task(other.send(3))
+    await asyncio.sleep(PAUSE)
+    await tx.close()
+    with pytest.raises(ChannelClosedError, match="sender is closed"):
+        await within(mine)
+    assert await rx.recv() == 1
+    await within(theirs)
+    await other.close()
+    assert [item async for item in rx] == [3]
+
+
+async def test_send_batch_refused_part_way_keeps_what_was_accepted() -> None:
+    tx, rx = local_channel(2)
+    batch = asyncio.create_task(tx.send_batch(iter(range(5))))
+    await asyncio.sleep(PAUSE)
+    assert not batch.done()
+    await rx.close()
+    with pytest.raises(ChannelClosedError, match="all receivers closed"):
+        await within(batch)
+    assert await tx.stats() == ChannelStats(
+        buffered=2,
+        capacity=2,
+        senders=1,
+        receivers=0,
+        sent=2,
+        received=0,
+        high_watermark=2,
+        receivers_closed=True,
+    )
+
+
+async def test_empty_send_batch_still_reports_a_closed_channel() -> None:
+    tx, rx = local_channel(1)
+    await tx.send(0)
+    await within(tx.send_batch([]))  # full, but nothing to wait for
+    await rx.close()
+    with pytest.raises(ChannelClosedError):
+        await tx.send_batch(())
+
+
+async def test_capacity_one_ping_pong() -> None:
+    tx, rx = local_channel(1)
+
+    async def produce() -> None:
+        async with tx:
+            for i in range(500):
+                await tx.send(i)
+
+    task = asyncio.create_task(produce())
+    assert [item async for item in rx] == list(range(500))
+    await task
+    stats = await rx.stats()
+    assert (stats.sent, stats.received, stats.high_watermark) == (500, 500, 1)
+
+
+async def test_timed_out_and_cancelled_waits_leave_no_waiter_behind() -> None:
+    """Polling an idle channel must not grow memory (this peeks at the shared state)."""
+    tx, rx = local_channel(1)
+    for _ in range(50):
+        assert await rx.recv_batch(1, timeout=0.0001) == []
+    await tx.send(1)
+    for _ in range(50):
+        blocked = asyncio.create_task(tx.send(2))
+        await asyncio.sleep(0)
+        blocked.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await blocked
+    state = rx._state
+    assert (len(state.recv_waiters), len(state.send_waiters)) == (0, 0)
