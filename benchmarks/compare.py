@@ -30,7 +30,6 @@ import os
 import statistics
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +89,8 @@ class Settings:
 
     @classmethod
     def make(cls, quick: bool) -> Settings:
-        """Quick: 5 rounds of 20 ms per case; full: 9 rounds of 150 ms."""
-        return cls(quick, 5, 0.02) if quick else cls(quick, 9, 0.15)
+        """Quick: 7 rounds of 20 ms per case; full: 9 rounds of 150 ms."""
+        return cls(quick, 7, 0.02) if quick else cls(quick, 9, 0.15)
 
 
 @dataclass
@@ -661,56 +660,35 @@ def section_codec(s: Settings, report: Report) -> None:
         report.add(fig)
 
 
-def _traced_per_cycle(cycle: Callable[[], object], rounds: int = 200) -> tuple[float, int]:
-    """Allocations of one steady-state ``cycle``, as tracemalloc sees them.
-
-    Returns (mean bytes by which the traced peak rose during one cycle, blocks
-    allocated or reallocated by the cycles and still alive at the end). Tracing
-    starts after a warm-up, so a buffer the cycle reallocates becomes traced
-    (and counted) even when its size does not change the peak. The harness's
-    own allocations are measured with an empty cycle and subtracted.
-    """
-    for _ in range(20):
-        cycle()
-    gc.collect()
-
-    def run(fn: Callable[[], object]) -> float:
-        total = 0
-        for _ in range(rounds):
-            tracemalloc.reset_peak()
-            start = tracemalloc.get_traced_memory()[0]
-            fn()
-            total += tracemalloc.get_traced_memory()[1] - start
-        return total / rounds
-
-    tracemalloc.start(1)
+def _allocation_counter() -> Callable[[Callable[[], object]], tuple[int, int]]:
+    """The counter of ``tests/test_allocations.py``: the figure and the unit test agree."""
+    tests = Path(__file__).resolve().parent.parent / "tests"
+    sys.path.insert(0, str(tests))
     try:
-        harness = run(lambda: None)
-        peak = run(cycle)
-        snapshot = tracemalloc.take_snapshot()
+        from test_allocations import count_allocations
     finally:
-        tracemalloc.stop()
-    code = cycle.__code__
-    lines = {line for _, _, line in code.co_lines() if line is not None}
-    alive = sum(
-        1
-        for trace in snapshot.traces
-        if any(f.filename != code.co_filename or f.lineno in lines for f in trace.traceback)
-        and not any(f.filename == tracemalloc.__file__ for f in trace.traceback)
-    )
-    return max(0.0, peak - harness), alive
+        sys.path.remove(str(tests))
+    return count_allocations
 
 
 def allocation_figures(core: ModuleType) -> list[Figure]:
-    """Steady-state acquire -> encode -> release: traced bytes per cycle (tracemalloc)."""
+    """Steady-state acquire -> encode -> release, counted with tracemalloc.
+
+    Each path runs 300 cycles after a warm-up; a cycle counts as allocating when
+    tracemalloc's peak rises during it, and blocks (re)allocated by the cycles
+    and still alive are counted too (a pooled buffer shrunk and grown back in
+    place leaves the peak alone but is re-traced by the realloc).
+    """
+    count = _allocation_counter()
     message = make_envelopes(1)[0]
     codec: CodecPool[Any] = CodecPool()
     pool = core.BufferPool(buffer_size=4096, max_pool=4)
     one = [message]
+    encoder = codec.encoder
 
     def frames() -> None:
         b = pool.acquire()
-        core.encode_frames(codec.encoder, one, b)
+        codec.encode_frames(one, b)
         pool.release(b)
 
     def encode_into() -> None:
@@ -718,42 +696,66 @@ def allocation_figures(core: ModuleType) -> list[Figure]:
         codec.encode_into(message, b)
         pool.release(b)
 
+    def msgspec_encode_into() -> None:
+        b = pool.acquire()
+        encoder.encode_into(message, b)
+        pool.release(b)
+
     def fresh() -> None:
         codec.encode_frames(one, bytearray())
 
-    measured = {
-        name: _traced_per_cycle(fn)
-        for name, fn in (
-            ("encode_frames", frames),
-            ("CodecPool.encode_into", encode_into),
-            ("fresh bytearray", fresh),
-        )
+    def as_bytes() -> None:
+        codec.encode(message)
+
+    paths = {
+        "pooled CodecPool.encode_frames": frames,
+        "pooled CodecPool.encode_into": encode_into,
+        "pooled msgspec Encoder.encode_into": msgspec_encode_into,
+        "fresh bytearray + encode_frames": fresh,
+        "CodecPool.encode (bytes)": as_bytes,
     }
+    measured = {name: count(fn) for name, fn in paths.items()}
     compiled = klaw_core.IMPLEMENTATION == "cython"
-    values = {k: {"peak_bytes_per_cycle": v[0], "blocks_alive": v[1]} for k, v in measured.items()}
+    values = {
+        k: {"allocating_cycles": v[0], "blocks_alive": v[1], "cycles": 300}
+        for k, v in measured.items()
+    }
 
     def text(name: str) -> str:
-        peak, alive = measured[name]
-        return f"{peak:.0f} B peak/cycle, {alive} block(s) (re)allocated"
+        cycles, alive = measured[name]
+        return f"{cycles}/300 cycles allocate, {alive} block(s) re-traced"
 
-    return [
-        Figure(
-            "alloc.pooled_encode_frames",
-            f"steady state acquire -> encode_frames -> release ({klaw_core.IMPLEMENTATION}), tracemalloc",
-            f"{text('encode_frames')}; fresh bytearray: {text('fresh bytearray')}",
-            "0 allocations (compiled)",
-            measured["encode_frames"] == (0.0, 0) if compiled else None,
-            values,
-        ),
-        Figure(
-            "alloc.pooled_codec_encode_into",
-            f"steady state acquire -> CodecPool.encode_into -> release ({klaw_core.IMPLEMENTATION}), tracemalloc",
-            text("CodecPool.encode_into"),
-            "0 allocations (compiled)",
-            measured["CodecPool.encode_into"] == (0.0, 0) if compiled else None,
-            values,
-        ),
-    ]
+    figures = []
+    for key, name in (
+        ("encode_frames", "pooled CodecPool.encode_frames"),
+        ("encode_into", "pooled CodecPool.encode_into"),
+    ):
+        figures.append(
+            Figure(
+                f"alloc.{key}",
+                f"steady state acquire -> {name.split()[-1]} -> release ({klaw_core.IMPLEMENTATION}), tracemalloc",
+                text(name),
+                "0 allocations (compiled)",
+                measured[name] == (0, 0) if compiled else None,
+                values,
+            )
+        )
+    for name in (
+        "pooled msgspec Encoder.encode_into",
+        "fresh bytearray + encode_frames",
+        "CodecPool.encode (bytes)",
+    ):
+        figures.append(
+            Figure(
+                f"alloc.{name.split()[0]}.{name.split()[-1]}",
+                f"for comparison: {name}",
+                text(name),
+                "",
+                None,
+                values,
+            )
+        )
+    return figures
 
 
 def section_optimisations(s: Settings, report: Report) -> None:
@@ -961,94 +963,146 @@ def section_local(s: Settings, report: Report) -> None:
 
 
 def section_ray(s: Settings, report: Report) -> None:
-    """Ray channel vs ray.util.queue.Queue: ``klaw_core.demo.run_demo``'s pipelines, in rounds.
+    """Ray channel vs ray.util.queue.Queue, with ``bench_ray_channel``'s runs.
 
-    Each round runs, in one go, the klaw channel (batch API, then per item) and
-    ``ray.util.queue.Queue`` (``put_nowait_batch``/``get_nowait_batch``, then
-    ``put``/``get`` on fewer items), 2 producer actors -> the consumer (this
-    process), after a warm-up; ratios are taken within a round.
+    2 producer Ray tasks -> the consumer (this process), ~100-byte typed
+    messages (``bench_ray_channel.Reading``), every arrival checked for order
+    and loss. Each transport is warmed up once (workers, imports, first actor);
+    then rounds run every transport in rotated order, and ratios are taken
+    within a round. The channel clock starts at the first message received, so
+    producer task start-up is excluded (steady state). A second configuration
+    with bigger batches (for both klaw and the Queue) shows what batch size buys.
     """
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
 
-        from klaw_core.demo import run_demo
-        from klaw_core.runtime.channels.ray.connection import ensure_ray
-        from klaw_core.runtime.config import load_config
+        import bench_ray_channel as brc
     except ImportError as exc:
         report.add(Figure("ray", "Ray channel", f"not measured: {exc}", ">= 700k msg/s", False))
         return
+    items = 100_000 if s.quick else 500_000  # per producer
+    queue_items = 500 if s.quick else 1_000  # per producer, one actor call each
+    rounds = 2 if s.quick else 3
+    capacity, chunk, big_chunk = 65_536, 4096, 16_384
+    here = str(Path(__file__).resolve().parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
     t0 = time.perf_counter()
-    ensure_ray()
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
     startup = time.perf_counter() - t0
-    config = load_config()
-    rounds = 2 if s.quick else 4
-    messages = 200_000 if s.quick else 400_000
-    queue_items = 1_000 if s.quick else 2_000
-    rates: dict[str, list[float]] = {}
+    runs: dict[str, tuple[Callable[[int], float], int]] = {
+        "klaw send / async for": (lambda n: brc.run_klaw(ray, n, chunk, capacity, False), items),
+        "klaw send_batch / recv_batch": (
+            lambda n: brc.run_klaw(ray, n, chunk, capacity, True),
+            items,
+        ),
+        "Queue put_nowait_batch / get_nowait_batch": (
+            lambda n: brc.run_queue(ray, n, chunk, capacity),
+            items,
+        ),
+        "Queue put / get": (lambda n: brc.run_queue(ray, n, 0, capacity), queue_items),
+        f"klaw send / async for, batch {big_chunk:,}": (
+            lambda n: brc.run_klaw(ray, n, big_chunk, capacity, False),
+            items,
+        ),
+        f"klaw send_batch / recv_batch, batch {big_chunk:,}": (
+            lambda n: brc.run_klaw(ray, n, big_chunk, capacity, True),
+            items,
+        ),
+        f"Queue put_nowait_batch / get_nowait_batch, batch {big_chunk:,}": (
+            lambda n: brc.run_queue(ray, n, big_chunk, capacity),
+            items,
+        ),
+    }
+    names = list(runs)
+    rates: dict[str, list[float]] = {name: [] for name in names}
     try:
-        for _ in range(rounds):
-            demo = run_demo(config, messages=messages, producers=2, queue_items=queue_items)
-            for run in demo.runs:
-                rates.setdefault(f"{run.transport}: {run.api}", []).append(run.rate)
+        for run, n in runs.values():  # warm-up
+            run(min(n, 20_000))
+        for r in range(rounds):
+            for k in range(len(names)):
+                name = names[(k + r) % len(names)]
+                run, n = runs[name]
+                rates[name].append(run(n))
     finally:
         ray.shutdown()
-    keys = {
-        "batch": "klaw Ray channel: send_batch / recv_batch",
-        "item": "klaw Ray channel: send / async for",
-        "queue_batch": "ray.util.queue.Queue: put_nowait_batch / get_nowait_batch",
-        "queue_item": "ray.util.queue.Queue: put / get",
-    }
-    med = {k: statistics.median(rates[v]) for k, v in keys.items()}
+    size = len(msgspec.msgpack.encode(brc.make_messages(0, 1)[0]))
     report.details["ray"] = {
         "msg_per_s": rates,
         "rounds": rounds,
-        "messages": messages,
-        "queue_items": queue_items,
+        "items_per_producer": items,
+        "queue_items_per_producer": queue_items,
+        "message_bytes": size,
+        "capacity": capacity,
         "startup_seconds": startup,
-        "batch_size": config.channels.batch_size,
-        "capacity": config.channels.capacity,
     }
     report.tables.append(
         (
-            f"Ray {V['ray']}: 2 producer actors -> consumer, {messages:,} messages per run "
-            f"({queue_items:,} for put/get), {rounds} rounds, batch_size "
-            f"{config.channels.batch_size}, capacity {config.channels.capacity}; "
-            f"Ray start-up {startup:.1f} s (msg/s)",
+            f"Ray {V['ray']}: {brc.PRODUCERS} producer tasks -> consumer, {size}-byte messages, "
+            f"{items:,} per producer ({queue_items:,} for put/get), batch {chunk:,} unless "
+            f"noted, capacity {capacity:,}, {rounds} rounds; Ray start-up {startup:.1f} s (msg/s)",
             format_table(
                 ["transport: API", "median msg/s", "best msg/s"],
                 [[k, f"{statistics.median(v):,.0f}", f"{max(v):,.0f}"] for k, v in rates.items()],
             ),
         )
     )
+    med = {k: statistics.median(v) for k, v in rates.items()}
 
     def paired(a: str, b: str) -> float:
-        return statistics.median(x / y for x, y in zip(rates[keys[a]], rates[keys[b]], strict=True))
+        return statistics.median(x / y for x, y in zip(rates[a], rates[b], strict=True))
 
     ray_v = f"Ray {V['ray']}"
-    for api in ("batch", "item"):
+    for api, name in (("batch", "klaw send_batch / recv_batch"), ("item", "klaw send / async for")):
         report.add(
             Figure(
                 f"ray.{api}.throughput",
-                f"Ray channel ({ray_v}), {api} API, 2 producers -> consumer, steady state",
-                f"{med[api]:,.0f} msg/s",
+                f"Ray channel ({ray_v}), {name}, 2 producers -> consumer, {size} B msgs",
+                f"{med[name]:,.0f} msg/s",
                 ">= 700k msg/s",
-                med[api] >= 700_000,
-                {"msg_per_s": med[api]},
+                med[name] >= 700_000,
+                {"msg_per_s": med[name]},
             )
         )
-    for api, peer, target in (("batch", "queue_batch", 10.0), ("item", "queue_item", 300.0)):
-        r = paired(api, peer)
+    for ours, peer, target in (
+        ("klaw send_batch / recv_batch", "Queue put_nowait_batch / get_nowait_batch", 10.0),
+        ("klaw send / async for", "Queue put / get", 300.0),
+    ):
+        r = paired(ours, peer)
         report.add(
             Figure(
-                f"ray.{api}.vs_{peer}",
-                f"Ray channel {api} API vs ray.util.queue.Queue "
-                f"{'batch API' if api == 'batch' else 'put/get'} ({ray_v})",
-                f"{r:,.1f}x  ({med[api]:,.0f} vs {med[peer]:,.0f} msg/s)",
+                f"ray.{ours.split()[1]}.vs_queue",
+                f"Ray channel {ours} vs ray.util.queue.Queue {peer.removeprefix('Queue ')} ({ray_v})",
+                f"{r:,.1f}x  ({med[ours]:,.0f} vs {med[peer]:,.0f} msg/s)",
                 f">= {target:g}x",
                 r >= target,
                 {"ratio": r},
+            )
+        )
+    queue_big = f"Queue put_nowait_batch / get_nowait_batch, batch {big_chunk:,}"
+    for api, name in (("batch", "klaw send_batch / recv_batch"), ("item", "klaw send / async for")):
+        big = f"{name}, batch {big_chunk:,}"
+        r = paired(big, name)
+        rq = paired(big, queue_big)
+        report.add(
+            Figure(
+                f"ray.{api}.batch_{big_chunk}",
+                f"tuning: {name} with batch_size {big_chunk:,} (default {chunk:,})",
+                f"{med[big]:,.0f} msg/s = {r:.2f}x batch {chunk:,}; {rq:.1f}x the Queue batch "
+                f"API at the same batch size",
+                "",
+                None,
+                {
+                    "msg_per_s": med[big],
+                    "ratio_vs_default_batch": r,
+                    "ratio_vs_queue_same_batch": rq,
+                },
             )
         )
 
@@ -1091,7 +1145,7 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> str:
 
 def markdown(s: Settings, report: Report, elapsed: float) -> str:
     """The header, the main table and the detail tables, as Markdown."""
-    command = "python benchmarks/compare.py" + (" --quick" if s.quick else "")
+    command = " ".join(["python benchmarks/compare.py", *sys.argv[1:]])
     parts = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} with `{command}` ({elapsed:.0f} s).",
         "",
@@ -1100,8 +1154,11 @@ def markdown(s: Settings, report: Report, elapsed: float) -> str:
         "```",
         "",
         _md_table(
-            ["figure", "measured", "target", "status"],
-            [[f.title, f.measured, f.target or "-", f.status] for f in report.figures],
+            ["figure", "measured", "target", "status", "key"],
+            [
+                [f.title, f.measured, f.target or "-", f.status, f"`{f.key}`"]
+                for f in report.figures
+            ],
         ),
     ]
     for title, table in report.tables:

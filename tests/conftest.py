@@ -10,6 +10,7 @@ skipped.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 import pytest
@@ -47,3 +48,17 @@ def compiled() -> ModuleType:
 def pure() -> ModuleType:
     """The pure-Python twin."""
     return import_twin("python")
+
+
+HAVE_RAY = importlib.util.find_spec("ray") is not None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip tests marked ``ray`` where Ray is not installed.
+
+    Ray publishes no wheel for musllinux (nor for macOS x86_64 from Python 3.14):
+    those wheels are tested with the ``test-noray`` extra. A test module that
+    imports Ray at its top still needs its own ``pytest.importorskip("ray")``.
+    """
+    if not HAVE_RAY and item.get_closest_marker("ray") is not None:
+        pytest.skip("Ray is not installed (no Ray wheel for this platform)")

@@ -165,16 +165,9 @@ def test_pooled_encode_frames_of_a_large_batch_allocates_nothing() -> None:
 
 
 @compiled_only
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "CodecPool.encode_into calls msgspec's Encoder.encode_into(msg, buf, offset) directly; "
-        "msgspec 0.22 first resizes buf to max(8, 1.5 * offset), which CPython turns into a "
-        "shrinking realloc of the pooled buffer, then grows it back: two reallocs per call. "
-        "encode_frames avoids this (wire core _prepare_encode); see docs/user-guide/performance.md."
-    ),
-)
 def test_pooled_codec_encode_into_allocates_nothing() -> None:
+    """msgspec's own ``encode_into`` would shrink the pooled buffer and grow it back
+    (two reallocs per call); ``CodecPool.encode_into`` must not."""
     codec, pool = get_codec_pool(), get_buffer_pool()
     message = _envelopes()[0]
     expected = codec.encode(message)

@@ -23,10 +23,13 @@ import random
 import tracemalloc
 from typing import Any
 
+import msgspec
 import pytest
 
+import klaw_core._wirecore_py as P
 from klaw_core.result import Err, Ok
 from klaw_core.runtime.channels import ChannelClosed, ChannelClosedError, ChannelFull, channel
+from klaw_core.runtime.channels.wire import DataMessage
 
 BACKENDS = [
     pytest.param("local", id="local"),
@@ -72,16 +75,17 @@ async def produce(tx: Any, index: int, count: int, rng: random.Random, tally: Ta
             seq += 1
 
 
-async def consume(rx: Any, index: int, rng: random.Random, tally: Tally) -> None:
+async def consume(rx: Any, index: int, rng: random.Random, tally: Tally, polls: bool) -> None:
+    """Receive until end of channel; ``polls`` mixes in the non-waiting calls."""
     bag = tally.received[index]
     async with rx:
         while True:
             roll = rng.random()
             try:
-                if roll < 0.45:
+                if roll < 0.45 or (roll >= 0.9 and not polls):
                     bag.append(await asyncio.wait_for(rx.recv(), rng.choice(TIMEOUTS)))
                 elif roll < 0.9:
-                    inner = rng.choice((None, 0, 1e-3))
+                    inner = rng.choice((None, 0, 1e-3) if polls else (None, 1e-3))
                     call = rx.recv_batch(rng.randint(1, 7), inner)
                     bag.extend(await asyncio.wait_for(call, rng.choice(TIMEOUTS)))
                 else:
@@ -96,7 +100,9 @@ async def consume(rx: Any, index: int, rng: random.Random, tally: Tally) -> None
                 return
 
 
-async def cancellation_run(backend: str, seed: int, per_producer: int, capacity: int) -> Tally:
+async def cancellation_run(
+    backend: str, seed: int, per_producer: int, capacity: int, *, polls: bool = True
+) -> Tally:
     rng = random.Random(seed)
     tx, rx = channel(capacity, backend=backend, value_type=int)
     senders = [tx, tx.clone()]
@@ -108,7 +114,10 @@ async def cancellation_run(backend: str, seed: int, per_producer: int, capacity:
                 produce(s, i, per_producer, random.Random(rng.random()), tally)
                 for i, s in enumerate(senders)
             ),
-            *(consume(r, i, random.Random(rng.random()), tally) for i, r in enumerate(receivers)),
+            *(
+                consume(r, i, random.Random(rng.random()), tally, polls)
+                for i, r in enumerate(receivers)
+            ),
         )
     everything = sorted(item for bag in tally.received for item in bag)
     expected = sorted(i * STRIDE + s for i in range(len(senders)) for s in range(per_producer))
@@ -124,27 +133,34 @@ async def cancellation_run(backend: str, seed: int, per_producer: int, capacity:
     return tally
 
 
+# The Ray runs leave out try_recv and recv_batch(timeout=0): see
+# test_ray_try_recv_does_not_wait_for_room below (they can hang on a full channel).
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_cancellation_loses_and_duplicates_nothing(backend: str, seed: int) -> None:
     count = 2_000 if backend == "local" else 300
-    await cancellation_run(backend, seed, count, capacity=4)
+    await cancellation_run(backend, seed, count, capacity=4, polls=backend == "local")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(10, 20))
 async def test_cancellation_loses_and_duplicates_nothing_long(backend: str, seed: int) -> None:
     count = 50_000 if backend == "local" else 3_000
-    await cancellation_run(backend, seed, count, capacity=rng_capacity(seed))
+    await cancellation_run(
+        backend, seed, count, capacity=rng_capacity(seed), polls=backend == "local"
+    )
 
 
 def rng_capacity(seed: int) -> int:
     return random.Random(seed).choice([1, 2, 4, 16, 64])
 
 
-async def test_fast_producer_slow_consumer_stays_bounded(backend: str) -> None:
-    capacity = 16
+async def fast_producer_slow_consumer(
+    backend: str, capacity: int, count: int
+) -> tuple[int, int, int]:
+    """Send ``count`` distinct 1 KiB items; return (worst sampled buffered, high-watermark, peak bytes)."""
     size = 1024
-    count = 4_000 if backend == "local" else 2_000  # 4 MB / 2 MB through a 16 KiB channel
     tx, rx = channel(capacity, backend=backend, value_type=bytes)
     worst = 0
     received = 0
@@ -160,9 +176,8 @@ async def test_fast_producer_slow_consumer_stays_bounded(backend: str) -> None:
             async for value in rx:
                 assert value == received.to_bytes(4, "big") * (size // 4)
                 received += 1
-                if received % 64 == 0:
-                    stats = await rx.stats()
-                    worst = max(worst, stats.buffered)
+                if received % 8 == 0:
+                    worst = max(worst, (await rx.stats()).buffered)
                     await asyncio.sleep(0.001)  # slow
 
     tracemalloc.start()
@@ -172,9 +187,81 @@ async def test_fast_producer_slow_consumer_stays_bounded(backend: str) -> None:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    stats = await rx.stats()
     assert received == count
-    assert worst <= capacity
-    assert stats.high_watermark <= capacity
-    # What was sent is 128-256 times the capacity; what is held at any time is not.
-    assert peak < 64 * capacity * size + (2 << 20), peak
+    return worst, (await rx.stats()).high_watermark, peak
+
+
+async def test_fast_producer_slow_consumer_memory_stays_bounded(backend: str) -> None:
+    """What was sent is ~100 times the capacity; what this process holds is not."""
+    capacity = 16
+    count = 3_000 if backend == "local" else 1_500
+    _, _, peak = await fast_producer_slow_consumer(backend, capacity, count)
+    assert peak < 8 * capacity * 1024 + (2 << 20), peak
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "local",
+        pytest.param(
+            "ray",
+            marks=[
+                pytest.mark.ray,
+                pytest.mark.xfail(
+                    reason=(
+                        "a Ray receiver prefetches: the actor holds `capacity` items and the "
+                        "receiver up to about twice that more (47 buffered seen at capacity 16); "
+                        "reported to the Ray-channel author"
+                    ),
+                    strict=True,
+                ),
+            ],
+        ),
+    ],
+)
+async def test_fast_producer_slow_consumer_never_exceeds_capacity(
+    request: pytest.FixtureRequest, backend: str
+) -> None:
+    if backend == "ray":
+        request.getfixturevalue("ray_cluster")
+    capacity = 16
+    worst, high_watermark, _ = await fast_producer_slow_consumer(backend, capacity, 800)
+    assert high_watermark <= capacity
+    assert worst <= capacity, f"{worst} items buffered in a channel of capacity {capacity}"
+
+
+@pytest.mark.ray
+@pytest.mark.usefixtures("ray_cluster")
+@pytest.mark.xfail(
+    reason=(
+        "Ray try_recv()/recv_batch(timeout=0) flush this process's senders first and wait "
+        "until their batch is stored; on a full channel that waits for room only a receiver "
+        "can make (reported to the Ray-channel author, not fixed here)"
+    ),
+    strict=True,
+)
+async def test_ray_try_recv_does_not_wait_for_room() -> None:
+    """Found by the cancellation run: a consumer that only polls deadlocks with its own producer.
+
+    Another process's sender fills the channel; this process's sender, which
+    has not heard of it yet, has a batch waiting in the actor for room. The
+    non-waiting calls must answer at once (there are two items to take).
+    """
+    from klaw_core.runtime.channels.ray import RayChannel  # imports Ray: only here
+
+    chan = RayChannel.create(2, value_type=int)
+    tx, rx = chan.sender(), chan.receiver()
+    other = 4242  # a sender registered by some other process
+    assert (await chan.actor.register_sender.remote(other)).status == "ok"
+    batch = DataMessage.new([100, 101], channel_id=chan.channel_id, ts=0)
+    frame = P.pack_frame(msgspec.msgpack.encode(batch))
+    assert (await chan.actor.put_frames.remote(frame, 2, other, 777, 0.0)).room == 0
+    await tx.send(1)  # its batch now waits in the actor for room
+    await asyncio.sleep(0.05)
+    try:
+        assert await asyncio.wait_for(rx.try_recv(), 3) == Ok(100)
+        assert await asyncio.wait_for(rx.recv_batch(10, timeout=0), 3) == [101]
+    finally:
+        assert await asyncio.wait_for(rx.recv(), 10) == 1
+        await tx.close()
+        await rx.close()

@@ -32,12 +32,10 @@ async def variance() -> None:
     # A receiver of dogs yields animals: Receiver is covariant.
     await first_animal(dog_rx)
     # The same holds for the concrete local endpoints.
-    local_tx: LocalSender[Animal]
-    local_rx: LocalReceiver[Dog]
-    local_tx, _ = local_channel(4)
-    _, local_rx = local_channel(4)
-    await feed_dogs(local_tx)
-    await first_animal(local_rx)
+    animals: tuple[LocalSender[Animal], LocalReceiver[Animal]] = local_channel(4)
+    dogs: tuple[LocalSender[Dog], LocalReceiver[Dog]] = local_channel(4)
+    await feed_dogs(animals[0])
+    await first_animal(dogs[1])
     await dog_tx.close()
     await animal_rx.close()
 
@@ -60,6 +58,8 @@ async def typed_endpoints() -> None:
             pass
         case Err(ChannelClosed(reason)):
             print(reason, sent)
+        case Err(other):
+            print(other)
     clone: Sender[int] = tx.clone()
     await clone.close()
 

@@ -49,7 +49,12 @@ __all__ = [
 
 
 class KlawError(Exception):
-    """Root of every exception that klaw-core raises on purpose."""
+    """Root of every exception that klaw-core raises on purpose.
+
+    Example:
+        >>> all(issubclass(e, KlawError) for e in (KlawWireError, ConfigError, ChannelError))
+        True
+    """
 
 
 # --------------------------------------------------------------------------- wire
@@ -81,27 +86,74 @@ class FrameTooLarge(KlawWireError):
     """A length prefix declares more than the allowed maximum frame size.
 
     Raised after reading only the 4 prefix bytes, before anything is buffered.
+
+    Example:
+        >>> from klaw_core.runtime.channels.framing import split_frames
+        >>> split_frames(b"\\xff\\xff\\xff\\xff", max_frame_size=1024)
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.FrameTooLarge: frame declares 4294967295 bytes, more than the maximum 1024 (at byte 0)
     """
 
 
 class TruncatedFrame(KlawWireError):
-    """The input ends inside a length prefix or inside a frame body."""
+    """The input ends inside a length prefix or inside a frame body.
+
+    Example:
+        >>> from klaw_core.runtime.channels.framing import split_frames
+        >>> split_frames(b"\\x00\\x00")
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.TruncatedFrame: ...
+    """
 
 
 class MalformedHeader(KlawWireError):
-    """The envelope does not start ``[tag, [version, kind, channel_id, seq, ts], ...]``."""
+    """The envelope does not start ``[tag, [version, kind, channel_id, seq, ts], ...]``.
+
+    Example:
+        >>> from klaw_core.runtime.channels.views import peek_header
+        >>> peek_header(b"\\xa3abc")  # a string, not an envelope array
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.MalformedHeader: ...
+    """
 
 
 class MalformedPayload(KlawWireError):
-    """A frame's body is not valid MessagePack for the expected envelope."""
+    """A frame's body is not valid MessagePack for the expected envelope.
+
+    Example:
+        >>> from klaw_core.runtime.channels.codec import decode
+        >>> decode(b"\\x93\\x01")
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.MalformedPayload: Input data was truncated
+    """
 
 
 class PayloadValidationError(MalformedPayload):
-    """A frame's body is valid MessagePack but does not match the expected type."""
+    """A frame's body is valid MessagePack but does not match the expected type.
+
+    Example:
+        >>> from klaw_core.runtime.channels.codec import get_codec_pool
+        >>> get_codec_pool().decode_payload(b"\\xa1x", int)
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.PayloadValidationError: Expected `int`, got `str`
+    """
 
 
 class UnknownSchemaVersion(KlawWireError):
-    """A header names a schema version that no registered decoder knows."""
+    """A header names a schema version that no registered decoder knows.
+
+    Example:
+        >>> from klaw_core.runtime.channels.schema import SchemaRegistry
+        >>> SchemaRegistry().get_decoder(2)
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.UnknownSchemaVersion: schema version 2 is not registered (known: none)
+    """
 
 
 # ------------------------------------------------------------------------- config
@@ -114,6 +166,14 @@ class ConfigError(KlawError, ValueError):
         problems: one line per problem found; a file's problems are all reported
             at once, each naming the file, the key path and where the value came
             from (file, environment variable or default).
+
+    Example:
+        >>> err = ConfigError("invalid klaw configuration", ("channels.capacity: expected int >= 1",))
+        >>> print(err)
+        invalid klaw configuration
+          - channels.capacity: expected int >= 1
+        >>> isinstance(err, ValueError), err.problems
+        (True, ('channels.capacity: expected int >= 1',))
     """
 
     def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
@@ -130,11 +190,21 @@ class ConfigError(KlawError, ValueError):
 
 
 class ChannelError(KlawError):
-    """Base of channel exceptions. Each subclass has a struct twin (``to_struct()``)."""
+    """Base of channel exceptions. Each subclass has a struct twin (``to_struct()``).
+
+    Example:
+        >>> issubclass(ChannelClosedError, ChannelError), issubclass(ChannelError, KlawError)
+        (True, True)
+    """
 
 
 class ChannelClosed(msgspec.Struct, frozen=True, gc=False):
-    """Value form of "the channel is closed" (end of channel, or no receivers left)."""
+    """Value form of "the channel is closed" (end of channel, or no receivers left).
+
+    Example:
+        >>> ChannelClosed("all senders closed").to_exception()
+        ChannelClosedError('all senders closed')
+    """
 
     reason: str | None = None
 
@@ -144,7 +214,12 @@ class ChannelClosed(msgspec.Struct, frozen=True, gc=False):
 
 
 class ChannelClosedError(ChannelError):
-    """The channel is closed: no more items will arrive, or nobody will receive."""
+    """The channel is closed: no more items will arrive, or nobody will receive.
+
+    Example:
+        >>> ChannelClosedError("all receivers closed").to_struct()
+        ChannelClosed(reason='all receivers closed')
+    """
 
     def __init__(self, reason: str | None = None) -> None:
         self.reason = reason
@@ -159,7 +234,12 @@ class ChannelClosedError(ChannelError):
 
 
 class ChannelFull(msgspec.Struct, frozen=True, gc=False):
-    """Value form of "the channel is at capacity" (returned by ``try_send``)."""
+    """Value form of "the channel is at capacity" (returned by ``try_send``).
+
+    Example:
+        >>> ChannelFull(8).to_exception()
+        ChannelFullError('channel full (capacity 8)')
+    """
 
     capacity: int | None = None
 
@@ -169,7 +249,12 @@ class ChannelFull(msgspec.Struct, frozen=True, gc=False):
 
 
 class ChannelFullError(ChannelError):
-    """The channel is at capacity and the call would have to wait."""
+    """The channel is at capacity and the call would have to wait.
+
+    Example:
+        >>> ChannelFullError(8).to_struct()
+        ChannelFull(capacity=8)
+    """
 
     def __init__(self, capacity: int | None = None) -> None:
         self.capacity = capacity
@@ -184,7 +269,12 @@ class ChannelFullError(ChannelError):
 
 
 class ChannelEmpty(msgspec.Struct, frozen=True, gc=False):
-    """Value form of "nothing buffered right now" (returned by ``try_recv``)."""
+    """Value form of "nothing buffered right now" (returned by ``try_recv``).
+
+    Example:
+        >>> ChannelEmpty().to_exception()
+        ChannelEmptyError('channel empty')
+    """
 
     def to_exception(self) -> ChannelEmptyError:
         """Return the matching :class:`ChannelEmptyError`."""
@@ -192,7 +282,12 @@ class ChannelEmpty(msgspec.Struct, frozen=True, gc=False):
 
 
 class ChannelEmptyError(ChannelError):
-    """The channel is open but holds no item right now."""
+    """The channel is open but holds no item right now.
+
+    Example:
+        >>> ChannelEmptyError().to_struct()
+        ChannelEmpty()
+    """
 
     def __init__(self) -> None:
         super().__init__("channel empty")
@@ -206,7 +301,12 @@ class ChannelEmptyError(ChannelError):
 
 
 class ChannelTimeout(msgspec.Struct, frozen=True, gc=False):
-    """Value form of "the operation did not complete within its timeout"."""
+    """Value form of "the operation did not complete within its timeout".
+
+    Example:
+        >>> ChannelTimeout(2.5).to_exception()
+        ChannelTimeoutError('channel operation timed out after 2.5s')
+    """
 
     timeout: float | None = None
 
@@ -216,7 +316,13 @@ class ChannelTimeout(msgspec.Struct, frozen=True, gc=False):
 
 
 class ChannelTimeoutError(ChannelError, TimeoutError):
-    """A channel operation did not complete within its timeout."""
+    """A channel operation did not complete within its timeout (also a ``TimeoutError``).
+
+    Example:
+        >>> err = ChannelTimeoutError(2.5)
+        >>> isinstance(err, TimeoutError), err.to_struct()
+        (True, ChannelTimeout(timeout=2.5))
+    """
 
     def __init__(self, timeout: float | None = None) -> None:
         self.timeout = timeout
@@ -231,7 +337,12 @@ class ChannelTimeoutError(ChannelError, TimeoutError):
 
 
 class InvalidMessage(msgspec.Struct, frozen=True, gc=False):
-    """Value form of "a received message does not match the channel's type"."""
+    """Value form of "a received message does not match the channel's type".
+
+    Example:
+        >>> print(InvalidMessage("jobs", 41, "Expected `int`, got `str`").to_exception())
+        channel 'jobs': message seq 41 is invalid: Expected `int`, got `str`
+    """
 
     channel: str
     seq: int
@@ -247,6 +358,10 @@ class InvalidMessageError(ChannelError):
 
     Raised at the receiving boundary, naming the channel and the sequence number,
     so a misbehaving sender is identified rather than garbage delivered.
+
+    Example:
+        >>> InvalidMessageError("jobs", 41, "Expected `int`, got `str`").to_struct().seq
+        41
     """
 
     def __init__(self, channel: str, seq: int, detail: str) -> None:
@@ -264,7 +379,12 @@ class InvalidMessageError(ChannelError):
 
 
 class ChannelLost(msgspec.Struct, frozen=True, gc=False):
-    """Value form of "the channel's peer failed, or messages were lost"."""
+    """Value form of "the channel's peer failed, or messages were lost".
+
+    Example:
+        >>> ChannelLost("jobs", "the channel actor died").to_exception()
+        ChannelLostError("channel 'jobs' lost: the channel actor died")
+    """
 
     channel: str
     detail: str
@@ -275,7 +395,12 @@ class ChannelLost(msgspec.Struct, frozen=True, gc=False):
 
 
 class ChannelLostError(ChannelError):
-    """The process holding the channel died, or a gap in sequence numbers shows loss."""
+    """The process holding the channel died, or a gap in sequence numbers shows loss.
+
+    Example:
+        >>> ChannelLostError("jobs", "the channel actor died").to_struct()
+        ChannelLost(channel='jobs', detail='the channel actor died')
+    """
 
     def __init__(self, channel: str, detail: str) -> None:
         self.channel = channel

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -34,11 +35,16 @@ def ray_cluster() -> Iterator[None]:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     started = not ray.is_initialized()
     if started:
+        # Workers import the Ray tests' message types by module name (types
+        # defined in __main__ or a test module would not unpickle there).
+        helpers = str(Path(__file__).parent / "ray")
+        path = os.pathsep.join(p for p in (helpers, os.environ.get("PYTHONPATH")) if p)
         ray.init(
             num_cpus=2,
             include_dashboard=False,
             log_to_driver=False,
             namespace="klaw-tests",
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
         )
     yield
     if started:

@@ -452,16 +452,6 @@ async def test_every_blocked_sender_wakes_when_a_batch_frees_room(
     assert sorted(await drain(rx)) == [10, 11, 12]
 
 
-async def test_every_waiting_receiver_wakes_for_a_batch(make_channel: MakeChannel) -> None:
-    tx, rx = make_channel(8)
-    receivers = [rx, rx.clone(), rx.clone()]
-    waiting = [asyncio.create_task(r.recv()) for r in receivers]
-    await asyncio.sleep(PAUSE)
-    await tx.send_batch([1, 2, 3])
-    await tx.flush()
-    assert sorted(await within(asyncio.gather(*waiting))) == [1, 2, 3]
-
-
 async def test_send_batch_larger_than_capacity_completes_as_consumer_drains(
     make_channel: MakeChannel,
 ) -> None:

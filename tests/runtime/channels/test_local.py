@@ -10,6 +10,8 @@ that nothing of this imports Ray.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import subprocess
 import sys
 from collections.abc import Awaitable, Coroutine
@@ -153,6 +155,20 @@ async def test_cancelled_recv_batch_with_timeout_leaves_the_channel_usable() -> 
     assert await within(rx.recv_batch(4)) == [5]
 
 
+async def test_every_waiting_receiver_wakes_for_a_batch() -> None:
+    """In-process receivers never hold items back: a batch wakes as many as it has items.
+
+    (A Ray receiver may prefetch several items for itself, so this is not part
+    of the shared contract.)
+    """
+    tx, rx = local_channel(8)
+    receivers = [rx, rx.clone(), rx.clone()]
+    waiting = [asyncio.create_task(r.recv()) for r in receivers]
+    await asyncio.sleep(PAUSE)
+    await tx.send_batch([1, 2, 3])
+    assert sorted(await within(asyncio.gather(*waiting))) == [1, 2, 3]
+
+
 # ----------------------------------------------------------------- closing one endpoint of several
 
 
@@ -245,3 +261,98 @@ async def test_timed_out_and_cancelled_waits_leave_no_waiter_behind() -> None:
             await blocked
     state = rx._state
     assert (len(state.recv_waiters), len(state.send_waiters)) == (0, 0)
+
+
+# ----------------------------------------------------------------- randomised
+
+
+async def _random_run(seed: int, per_producer: int) -> None:
+    """Producers and consumers each pick random calls, some cancelled part way."""
+    rng = random.Random(seed)
+    tx, rx = local_channel(rng.choice([1, 2, 3, 8, 64]))
+    senders = [tx] + [tx.clone() for _ in range(rng.randint(0, 3))]
+    receivers = [rx] + [rx.clone() for _ in range(rng.randint(0, 3))]
+    received: list[list[tuple[int, int]]] = [[] for _ in receivers]
+
+    async def produce(index: int, sender: LocalSender[tuple[int, int]]) -> None:
+        seq = 0
+        while seq < per_producer:
+            op = rng.random()
+            if op < 0.4:
+                await sender.send((index, seq))
+                seq += 1
+            elif op < 0.6:
+                batch = [(index, q) for q in range(seq, min(per_producer, seq + rng.randint(1, 5)))]
+                await sender.send_batch(batch)
+                seq += len(batch)
+            elif op < 0.8:
+                if (await sender.try_send((index, seq))).is_ok():
+                    seq += 1
+                else:
+                    await asyncio.sleep(0)
+            else:  # a send that may be cancelled while it waits: sent exactly when it returns
+                task = asyncio.create_task(sender.send((index, seq)))
+                await asyncio.sleep(0)
+                task.cancel()
+                try:
+                    await task
+                    seq += 1
+                except asyncio.CancelledError:
+                    pass
+        await sender.close()
+
+    async def consume(index: int, receiver: LocalReceiver[tuple[int, int]]) -> None:
+        out = received[index]
+        while True:
+            op = rng.random()
+            try:
+                if op < 0.3:
+                    out.append(await receiver.recv())
+                elif op < 0.5:
+                    out.extend(await receiver.recv_batch(rng.randint(1, 6), timeout=0.001))
+                elif op < 0.7:
+                    result = await receiver.try_recv()
+                    if result.is_ok():
+                        out.append(result.unwrap())
+                    elif result.unwrap_err() != ChannelEmpty():
+                        return
+                    else:
+                        await asyncio.sleep(0)
+                else:  # a recv that may be cancelled after it was woken
+                    task = asyncio.create_task(receiver.recv())
+                    await asyncio.sleep(0)
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        out.append(await task)
+            except ChannelClosedError:
+                return
+
+    await within(
+        asyncio.gather(
+            *(produce(i, s) for i, s in enumerate(senders)),
+            *(consume(i, r) for i, r in enumerate(receivers)),
+        )
+    )
+    everything = sorted(item for part in received for item in part)
+    assert everything == [(p, q) for p in range(len(senders)) for q in range(per_producer)]
+    for part in received:
+        for p in range(len(senders)):
+            seqs = [q for (who, q) in part if who == p]
+            assert seqs == sorted(seqs)
+    stats = await rx.stats()
+    assert stats.sent == stats.received == len(everything)
+    assert stats.buffered == 0
+    assert stats.closed
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_random_calls_and_cancellations_keep_each_item_exactly_once_in_order(
+    seed: int,
+) -> None:
+    await _random_run(seed, per_producer=150)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(200))
+async def test_random_calls_and_cancellations_soak(seed: int) -> None:
+    await _random_run(1000 + seed, per_producer=2000)

@@ -243,7 +243,7 @@ class LocalSender(Generic[T]):
 
         Raises:
             ChannelClosedError: every receiver is closed, or this sender is.
-                Items before the first one that did not fit have been sent.
+                Items accepted before that stay in the channel.
         """
         items = values if isinstance(values, list | tuple) else list(values)
         state = self._state

@@ -120,6 +120,12 @@ class SchemaRegistry:
     def envelope_type(self, version: int) -> Any:
         """Return the envelope type registered for ``version``.
 
+        Args:
+            version: a schema version.
+
+        Returns:
+            The type given to :meth:`register` for it.
+
         Raises:
             UnknownSchemaVersion: ``version`` is not registered.
         """
@@ -130,6 +136,12 @@ class SchemaRegistry:
 
     def get_decoder(self, version: int) -> msgspec.msgpack.Decoder[Any]:
         """Return the (thread-safe, shared) decoder of ``version``.
+
+        Args:
+            version: a schema version.
+
+        Returns:
+            The ``msgspec.msgpack.Decoder`` of its envelope type.
 
         Raises:
             UnknownSchemaVersion: ``version`` is not registered.

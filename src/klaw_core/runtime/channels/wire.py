@@ -79,7 +79,12 @@ _raw_encoder = msgspec.msgpack.Encoder()
 
 
 class MessageKind(IntEnum):
-    """What an envelope is; equals the envelope's tag and ``header.kind``."""
+    """What an envelope is; equals the envelope's tag and ``header.kind``.
+
+    Example:
+        >>> MessageKind(4), int(MessageKind.HEARTBEAT)
+        (<MessageKind.ACK: 4>, 3)
+    """
 
     DATA = 1
     CONTROL = 2
@@ -93,6 +98,10 @@ class ControlAction(StrEnum):
 
     ``action`` is a plain string on the wire, so other actions are allowed; these
     are the ones klaw-core itself sends.
+
+    Example:
+        >>> ControlAction.CLOSE == "close", ControlAction("resize")
+        (True, <ControlAction.RESIZE: 'resize'>)
     """
 
     CREATE = "create"

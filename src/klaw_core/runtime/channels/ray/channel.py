@@ -142,6 +142,7 @@ class RaySender(Generic[T]):
         "_next_seq",
         "_pending",
         "_pump",
+        "_replies",
         "_space",
         "_stream",
     )
@@ -172,6 +173,7 @@ class RaySender(Generic[T]):
         self._next_seq = 0
         self._pending: list[T] = []
         self._pump: asyncio.Task[None] | None = None
+        self._replies = 0
         self._linger: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._space: asyncio.Event | None = None
@@ -202,7 +204,9 @@ class RaySender(Generic[T]):
 
     @property
     def held(self) -> int:
-        """Values in the local batch, not yet handed to an actor call."""
+        """Values in the local batch, not yet handed to an actor call (0 once failed)."""
+        if self._error is not None or self._closed:
+            return 0
         return len(self._pending)
 
     # ------------------------------------------------------------- sending
@@ -257,6 +261,8 @@ class RaySender(Generic[T]):
         except ChannelClosedError as exc:
             return Err(exc.to_struct())
         link = self._link
+        if link.credit <= 0 and self._pump is not None:
+            await self._next_reply()  # the batch in flight tells whether it fitted
         if link.credit <= 0:
             ack: PutAck = await call(link, link.actor.wait_room.remote(0.0), 0.0)
             try:
@@ -471,6 +477,15 @@ class RaySender(Generic[T]):
         if self._space is not None:
             self._space.set()
 
+    async def _next_reply(self) -> None:
+        """Wait for the next answer to this sender's batch in flight (one round trip at most)."""
+        replies = self._replies
+        while self._pump is not None and self._replies == replies:
+            if self._space is None:
+                self._space = asyncio.Event()
+            self._space.clear()
+            await self._space.wait()
+
     async def _make_room(self) -> None:
         """Wait until the batch has space and the channel has credit (or an error)."""
         if self._pending and self._pump is None:
@@ -485,6 +500,10 @@ class RaySender(Generic[T]):
         wait = link.options.poll_interval
         ack: PutAck = await call(link, link.actor.wait_room.remote(wait), wait)
         self._room_from(ack)
+        if ack.status == "ok" and link.credit <= 0:
+            # The actor has room, but the local batches of sibling senders are
+            # due to take it: let them go first instead of asking again at once.
+            await link.flush_local_senders()
 
     def _room_from(self, ack: PutAck) -> None:
         link = self._link
@@ -521,14 +540,21 @@ class RaySender(Generic[T]):
         if not count:
             return
         link = self._link
-        wait = link.options.poll_interval
         put = link.actor.put_frames.remote
+        # The first attempt does not wait in the actor, so every batch gets an
+        # answer ("stored" or "full") within one round trip: try_send relies on
+        # it to tell a full channel from one that is merely busy.
+        wait = 0.0
         while True:
             ack: PutAck = await call(link, put(data, count, self._id, self._stream, wait), wait)
+            self._replies += 1
             if ack.status != "full":
                 self._room_from(ack)
+                self._notify()
                 return
             link.credit = 0
+            self._notify()
+            wait = link.options.poll_interval
 
     def _encode(self, batch: list[T]) -> tuple[bytes, int]:
         """Encode ``batch`` as frames; values that cannot be encoded are dropped and reported."""

@@ -1,0 +1,252 @@
+"""Ray channel throughput: klaw-core's Ray channel vs ``ray.util.queue.Queue``, same run.
+
+Shape: 2 producer **Ray tasks** each send N typed messages (a msgspec struct of
+about 100 bytes, :class:`Reading`) to one consumer in the driver, which checks
+that every message arrives once and in per-producer order. Transports:
+
+- ``klaw send / async for``: ``await tx.send(msg)`` per message, ``async for``
+  in the consumer (the sender batches into frames by itself);
+- ``klaw send_batch / recv_batch``: the producers hand over chunks, the
+  consumer takes everything available per call;
+- ``Queue batch``: ``ray.util.queue.Queue`` with ``put_nowait_batch`` (chunks
+  of the same size) and ``get_nowait_batch`` (everything available);
+- ``Queue put/get``: one ``put``/``get`` per message. Each is an actor call, so
+  this one moves far fewer messages (``--queue-items``); msg/s is comparable.
+
+Steady state: a warm-up run of every transport first (worker processes start,
+imports, first actor), then timed rounds alternating the transports. A run's
+clock starts when the consumer has its first message (producer task start-up
+excluded) and stops at the last one. Printed: median and best msg/s per
+transport, ratios of medians, and the versions.
+
+The message type must be importable by the Ray workers, so this file imports
+itself as the module ``bench_ray_channel`` (Ray workers get the benchmarks
+directory on ``PYTHONPATH``) rather than defining types in ``__main__``.
+
+    RAY_AUTH_MODE=disabled python benchmarks/bench_ray_channel.py [--items 500000]
+        [--rounds 3] [--chunk 4096] [--queue-items 2000] [--capacity 65536]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+PRODUCERS = 2
+
+
+class Reading(msgspec.Struct, frozen=True, gc=False):
+    """A sensor reading: about 100 bytes as MessagePack."""
+
+    producer: int
+    seq: int
+    sensor: str
+    value: float
+    unit: str
+    site: str
+
+
+def make_messages(producer: int, count: int) -> list[Reading]:
+    """Messages of one producer, seq 0..count-1."""
+    return [
+        Reading(producer, seq, f"sensor-{seq % 97:03d}", seq * 0.25, "celsius", "plant-north-7")
+        for seq in range(count)
+    ]
+
+
+class Checker:
+    """Counts arrivals and checks per-producer order (no loss, no duplicate)."""
+
+    def __init__(self) -> None:
+        self.next = [0] * PRODUCERS
+        self.count = 0
+        self.first_at = 0.0
+
+    def check(self, items: Any) -> None:
+        expected = self.next
+        if not self.count and items:
+            self.first_at = time.perf_counter()
+        for item in items:
+            if item.seq != expected[item.producer]:
+                raise RuntimeError(
+                    f"producer {item.producer}: seq {item.seq} arrived, {expected[item.producer]} due"
+                )
+            expected[item.producer] += 1
+        self.count += len(items)
+
+
+# ------------------------------------------------------------------ producers (Ray tasks)
+
+
+def klaw_produce(sender: Any, producer: int, count: int, chunk: int) -> int:
+    """Body of a producer task: send ``count`` messages on a (pickled) RaySender."""
+    messages = make_messages(producer, count)
+
+    async def run() -> None:
+        async with sender:
+            if chunk:
+                for start in range(0, count, chunk):
+                    await sender.send_batch(messages[start : start + chunk])
+            else:
+                send = sender.send
+                for message in messages:
+                    await send(message)
+
+    asyncio.run(run())
+    return count
+
+
+def queue_produce(queue: Any, producer: int, count: int, chunk: int) -> int:
+    """Body of a producer task: put ``count`` messages into a ray.util.queue.Queue."""
+    messages = make_messages(producer, count)
+    if chunk:
+        for start in range(0, count, chunk):
+            queue.put_nowait_batch(messages[start : start + chunk])
+    else:
+        for message in messages:
+            queue.put(message)
+    return count
+
+
+# ------------------------------------------------------------------ runs (driver = consumer)
+
+
+def run_klaw(ray: Any, items: int, chunk: int, capacity: int, batched: bool) -> float:
+    from klaw_core.runtime.channels import channel
+
+    tx, rx = channel(capacity, backend="ray", value_type=Reading, batch_size=chunk)
+    task = ray.remote(klaw_produce)
+    refs = [task.remote(tx.clone(), p, items, chunk if batched else 0) for p in range(PRODUCERS)]
+    checker = Checker()
+
+    async def consume() -> float:
+        await tx.close()
+        if batched:
+            while checker.count < items * PRODUCERS:
+                checker.check(await rx.recv_batch(1 << 20))
+        else:
+            count = 0
+            async for item in rx:
+                if not count:
+                    checker.first_at = time.perf_counter()
+                checker.check((item,))
+                count += 1
+        end = time.perf_counter()
+        await rx.close()
+        return end
+
+    end = asyncio.run(consume())
+    ray.get(refs)
+    if checker.count != items * PRODUCERS:
+        raise RuntimeError(f"klaw: {checker.count} of {items * PRODUCERS} messages arrived")
+    return checker.count / (end - checker.first_at)
+
+
+def run_queue(ray: Any, items: int, chunk: int, capacity: int) -> float:
+    from ray.util.queue import Queue
+
+    queue = Queue(maxsize=0)
+    task = ray.remote(queue_produce)
+    refs = [task.remote(queue, p, items, chunk) for p in range(PRODUCERS)]
+    checker = Checker()
+    total = items * PRODUCERS
+    while checker.count < total:
+        if chunk:
+            available = queue.qsize()
+            if not available:
+                time.sleep(0.0002)
+                continue
+            checker.check(queue.get_nowait_batch(available))
+        else:
+            checker.check([queue.get()])
+    end = time.perf_counter()
+    ray.get(refs)
+    queue.shutdown()
+    return total / (end - checker.first_at)
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=500_000, help="messages per producer")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=4096, help="batch size (send_batch, Queue)")
+    parser.add_argument("--capacity", type=int, default=65_536)
+    parser.add_argument("--queue-items", type=int, default=1_000, help="per producer, put/get")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    import klaw_core
+
+    here = str(Path(__file__).resolve().parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    started = time.perf_counter()
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    size = len(msgspec.msgpack.encode(make_messages(0, 1)[0]))
+    print(
+        f"python {platform.python_version()}, ray {version('ray')}, msgspec {msgspec.__version__}, "
+        f"klaw-core {klaw_core.__version__} ({klaw_core.IMPLEMENTATION}), "
+        f"{os.cpu_count()} CPUs; Ray start {time.perf_counter() - started:.1f} s"
+    )
+    print(
+        f"{PRODUCERS} producer tasks -> consumer in the driver, {size}-byte messages "
+        f"({Reading.__module__}.Reading), {args.items:,} per producer "
+        f"({args.queue_items:,} for Queue put/get), chunk {args.chunk}, {args.rounds} rounds"
+    )
+
+    runs: dict[str, Callable[[int], float]] = {
+        "klaw send / async for": lambda n: run_klaw(ray, n, args.chunk, args.capacity, False),
+        "klaw send_batch / recv_batch": lambda n: run_klaw(
+            ray, n, args.chunk, args.capacity, True
+        ),
+        "Queue put_nowait_batch / get_nowait_batch": lambda n: run_queue(
+            ray, n, args.chunk, args.capacity
+        ),
+        "Queue put / get": lambda n: run_queue(ray, n, 0, args.capacity),
+    }
+    sizes = {name: args.queue_items if name == "Queue put / get" else args.items for name in runs}
+    for name, run in runs.items():  # warm-up: workers, imports, first actors
+        run(min(sizes[name], 20_000))
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, run in runs.items():
+            rates[name].append(run(sizes[name]))
+    ray.shutdown()
+
+    print(f"\n{'transport':44} {'median msg/s':>14} {'best msg/s':>14}")
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    for name, values in rates.items():
+        print(f"{name:44} {medians[name]:>14,.0f} {max(values):>14,.0f}")
+    print()
+    for klaw in ("klaw send / async for", "klaw send_batch / recv_batch"):
+        for peer in ("Queue put_nowait_batch / get_nowait_batch", "Queue put / get"):
+            print(f"{klaw} vs {peer}: {medians[klaw] / medians[peer]:,.1f}x")
+
+
+if __name__ == "__main__":
+    # Run as the importable module, so that Reading pickles by reference.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_ray_channel
+
+    bench_ray_channel.main()

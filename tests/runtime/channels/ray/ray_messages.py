@@ -1,0 +1,93 @@
+"""Message types and task bodies shared by the Ray channel tests and the Ray workers.
+
+Ray workers must be able to import every type a channel carries (a struct
+defined in ``__main__`` or in a test module they cannot import would fail to
+unpickle there), so they live here; the session's Ray runtime environment puts
+this directory on the workers' ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+
+__all__ = ["Alert", "Reading", "produce", "receive", "reading", "send_as", "send_values"]
+
+
+class Reading(msgspec.Struct, frozen=True):
+    """A sensor reading: about 100 bytes as MessagePack."""
+
+    producer: int
+    seq: int
+    sensor: str
+    value: float
+    unit: str
+    site: str
+
+
+class Alert(msgspec.Struct, frozen=True):
+    """A different message type, for the wrong-type tests."""
+
+    code: str
+    level: int
+
+
+def reading(producer: int, seq: int) -> Reading:
+    """The ``seq``-th reading of ``producer``."""
+    return Reading(producer, seq, f"sensor-{seq % 97:03d}", seq * 0.5, "celsius", "plant-north-7")
+
+
+def produce(sender: Any, producer: int, count: int, chunk: int) -> int:
+    """Task body: send ``count`` readings (``send`` each, or ``send_batch`` in chunks), close."""
+
+    async def run() -> None:
+        async with sender:
+            if chunk:
+                for start in range(0, count, chunk):
+                    stop = min(count, start + chunk)
+                    await sender.send_batch([reading(producer, s) for s in range(start, stop)])
+            else:
+                for seq in range(count):
+                    await sender.send(reading(producer, seq))
+
+    asyncio.run(run())
+    return count
+
+
+def send_values(sender: Any, values: list[Any]) -> str:
+    """Task body: send ``values`` one by one and close; return the error type name, if any."""
+
+    async def run() -> str:
+        try:
+            async with sender:
+                for value in values:
+                    await sender.send(value)
+        except Exception as exc:
+            return type(exc).__name__
+        return "ok"
+
+    return asyncio.run(run())
+
+
+def receive(receiver: Any, count: int) -> list[Any]:
+    """Task body: receive ``count`` messages (or until end of channel), close, return them."""
+
+    async def run() -> list[Any]:
+        got: list[Any] = []
+        async with receiver:
+            async for item in receiver:
+                got.append(item)
+                if len(got) == count:
+                    break
+        return got
+
+    return asyncio.run(run())
+
+
+def send_as(actor: Any, channel_id: str, sender_id: int, value_type: Any, values: list[Any]) -> str:
+    """Task body: build a sender on ``actor`` declaring ``value_type``, send ``values``, close."""
+    from klaw_core.runtime.channels.ray import RaySender
+
+    return send_values(RaySender(actor, channel_id, sender_id, None, value_type), values)

@@ -1,0 +1,367 @@
+"""RayChannelActor's own logic, driven as a plain object (no Ray cluster needed).
+
+The actor is an ordinary class until ``remote_actor_class()`` wraps it, so its
+buffer, capacity accounting, header checks, close semantics and object path are
+tested here in-process, fast; the Ray-level behaviour is in the other modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+import msgspec
+import pytest
+
+pytest.importorskip("ray")
+
+from klaw_core.runtime.channels.codec import get_codec_pool
+from klaw_core.runtime.channels.ray.actor import (
+    RayChannelActor,
+    _ChannelActorState,
+    _TypeValidator,
+    type_name,
+)
+from klaw_core.runtime.channels.ray.constants import (
+    OBJECT_PATH_STREAM,
+    ChannelMetadata,
+    ReaderInfo,
+)
+from klaw_core.runtime.channels.stats import ChannelStats
+from klaw_core.runtime.channels.wire import ControlMessage, DataMessage
+from klaw_core.runtime.errors import (
+    MalformedHeader,
+    TruncatedFrame,
+    UnknownSchemaVersion,
+)
+
+CID = "chan-1"
+SENDER, READER, STREAM = 11, 21, 31
+WAIT = 5.0
+
+
+def frame(items: list[Any], seq: int = 0, channel_id: str = CID, version: int = 1) -> bytes:
+    """One batch frame, as a RaySender builds it."""
+    message = DataMessage.new(items, channel_id=channel_id, seq=seq, version=version)
+    return bytes(get_codec_pool().encode_frames([message]))
+
+
+def payloads(frames: tuple[bytes, ...]) -> list[Any]:
+    """Every value held by ``frames``, in order."""
+    out: list[Any] = []
+    for data in frames:
+        for message in get_codec_pool().decode_frames(data, DataMessage[list[Any]]):
+            out.extend(message.payload)
+    return out
+
+
+def make(capacity: int | None = 10, value_type: Any = int) -> RayChannelActor[Any]:
+    return RayChannelActor(CID, capacity, value_type, senders=(SENDER,), receivers=(READER,))
+
+
+async def put(actor: RayChannelActor[Any], items: list[Any], seq: int = 0, timeout: float | None = 0.0) -> Any:
+    return await actor.put_frames(frame(items, seq), len(items), SENDER, STREAM, timeout)
+
+
+async def get(actor: RayChannelActor[Any], max_messages: int = 1000, timeout: float | None = 0.0) -> Any:
+    return await actor.get_frames(READER, STREAM, max_messages, timeout)
+
+
+# ----------------------------------------------------------------- frame path
+
+
+async def test_capacity_is_counted_in_messages_not_frames() -> None:
+    actor = make(10)
+    assert (await put(actor, [1, 2, 3, 4, 5, 6])).room == 4
+    refused = await put(actor, [7, 8, 9, 10, 11])
+    assert (refused.status, refused.room) == ("full", 4)
+    assert (await put(actor, [7, 8, 9, 10])).room == 0
+    batch = await get(actor)
+    assert batch.status == "ok"
+    assert batch.counts == (6, 4)
+    assert batch.streams == (STREAM, STREAM)
+    assert payloads(batch.frames) == list(range(1, 11))
+    stats = await actor.stats()
+    assert stats == ChannelStats(
+        buffered=0, capacity=10, senders=1, receivers=1, sent=10, received=10, high_watermark=10
+    )
+
+
+async def test_frames_are_stored_and_handed_out_byte_for_byte() -> None:
+    actor = make(None)
+    data = frame([1, 2, 3], seq=40)
+    await actor.put_frames(data, 3, SENDER, STREAM)
+    assert (await get(actor)).frames == (data,)
+
+
+async def test_get_returns_whole_frames_up_to_max_messages_but_at_least_one() -> None:
+    actor = make(None)
+    for seq in range(0, 9, 3):
+        await put(actor, [seq, seq + 1, seq + 2], seq=seq)
+    assert (await get(actor, max_messages=2)).counts == (3,)  # never split, never empty
+    assert (await get(actor, max_messages=6)).counts == (3, 3)
+    assert (await get(actor)).status == "empty"
+
+
+async def test_a_batch_larger_than_capacity_is_admitted_into_an_empty_buffer() -> None:
+    actor = make(4)
+    assert (await put(actor, list(range(9)))).status == "ok"
+    assert (await put(actor, [1])).status == "full"
+    assert (await actor.stats()).high_watermark == 9
+
+
+async def test_blocked_put_is_admitted_when_a_get_frees_room() -> None:
+    actor = make(4)
+    await put(actor, [1, 2, 3])
+    waiting = asyncio.create_task(put(actor, [4, 5], timeout=None))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    await get(actor)
+    assert (await asyncio.wait_for(waiting, WAIT)).status == "ok"
+    assert (await actor.stats()).buffered == 2
+
+
+async def test_put_timeout_leaves_nothing_stored() -> None:
+    actor = make(2)
+    await put(actor, [1, 2])
+    assert (await put(actor, [3], timeout=0.02)).status == "full"
+    assert (await actor.stats()).sent == 2
+
+
+async def test_wait_room_reports_room_or_full() -> None:
+    actor = make(2)
+    assert (await actor.wait_room(0.0)).room == 2
+    await put(actor, [1, 2])
+    assert (await actor.wait_room(0.01)).status == "full"
+    waiting = asyncio.create_task(actor.wait_room(None))
+    await asyncio.sleep(0.01)
+    await get(actor)
+    assert (await asyncio.wait_for(waiting, WAIT)).room == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (frame([1], channel_id="other"), MalformedHeader),
+        (frame([1], version=9), UnknownSchemaVersion),
+        (bytes(get_codec_pool().encode_frames([ControlMessage.new("x", channel_id=CID)])), MalformedHeader),
+        (frame([1])[:-1], TruncatedFrame),
+        (b"", MalformedHeader),
+        (b"\x00\x00\x00\x02\xc0\xc0", MalformedHeader),
+    ],
+    ids=["other-channel", "unknown-version", "control-kind", "truncated", "empty", "not-an-envelope"],
+)
+async def test_headers_are_checked_by_peeking(data: bytes, error: type[Exception]) -> None:
+    actor = make()
+    with pytest.raises(error):
+        await actor.put_frames(data, 1, SENDER, STREAM)
+    assert (await actor.stats()).sent == 0
+
+
+async def test_payloads_are_never_decoded_by_the_frame_path() -> None:
+    actor = make(value_type=int)  # strings are the wrong type, but only receivers check
+    assert (await put(actor, ["not", "ints"])).status == "ok"
+    assert payloads((await get(actor)).frames) == ["not", "ints"]
+
+
+async def test_put_needs_a_positive_count_and_a_registered_sender() -> None:
+    actor = make()
+    with pytest.raises(ValueError, match="at least 1"):
+        await actor.put_frames(frame([1]), 0, SENDER, STREAM)
+    refused = await actor.put_frames(frame([1]), 1, 999, STREAM)
+    assert (refused.status, refused.detail) == ("closed", "sender is closed")
+
+
+async def test_capacity_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        RayChannelActor(CID, 0)
+
+
+# ----------------------------------------------------------------- end of channel
+
+
+async def test_end_of_channel_only_after_last_sender_closed_and_buffer_drained() -> None:
+    actor = make()
+    second = 12
+    assert (await actor.register_sender(second)).status == "ok"
+    await put(actor, [1, 2])
+    await actor.close_sender(SENDER)
+    assert (await get(actor)).status == "ok"
+    assert (await get(actor)).status == "empty"  # `second` is still open
+    stats = await actor.close_sender(second)
+    assert stats is not None
+    assert stats.senders_closed
+    closed = await get(actor)
+    assert (closed.status, closed.detail) == ("closed", "all senders closed")
+    assert (await actor.register_sender(13)).status == "closed"
+
+
+async def test_waiting_get_wakes_at_end_of_channel() -> None:
+    actor = make()
+    waiting = asyncio.create_task(get(actor, timeout=None))
+    await asyncio.sleep(0.01)
+    await actor.close_sender(SENDER)
+    assert (await asyncio.wait_for(waiting, WAIT)).status == "closed"
+
+
+async def test_last_receiver_closing_refuses_puts_and_wakes_blocked_ones() -> None:
+    actor = make(2)
+    await put(actor, [1, 2])
+    blocked = asyncio.create_task(put(actor, [3], timeout=None))
+    await asyncio.sleep(0.01)
+    stats = await actor.close_receiver(READER)
+    assert stats is not None
+    assert stats.receivers_closed
+    assert (await asyncio.wait_for(blocked, WAIT)).detail == "all receivers closed"
+    assert (await put(actor, [4])).status == "closed"
+    assert (await actor.register_receiver(22)).status == "closed"
+    assert (await actor.wait_room(0.0)).status == "closed"
+
+
+async def test_closing_one_receiver_puts_its_frames_back_at_the_front() -> None:
+    actor = make(None)
+    other = 22
+    await actor.register_receiver(other)
+    await put(actor, [1, 2], seq=0)
+    await put(actor, [3, 4], seq=2)
+    await put(actor, [5], seq=4)
+    taken = await get(actor, max_messages=4)
+    assert taken.counts == (2, 2)
+    stats = await actor.close_receiver(READER, taken.frames, taken.streams, taken.counts)
+    assert stats is not None
+    assert (stats.buffered, stats.sent, stats.received) == (5, 5, 0)
+    back = await actor.get_frames(other, STREAM + 1, 100, 0.0)
+    assert payloads(back.frames) == [1, 2, 3, 4, 5]
+    assert (await get(actor)).detail == "receiver is closed"
+
+
+async def test_close_receiver_needs_matching_lengths() -> None:
+    actor = make()
+    with pytest.raises(ValueError, match="same length"):
+        await actor.close_receiver(READER, (frame([1]),), (), (1,))
+
+
+async def test_wake_reader_ends_a_waiting_get_and_a_later_one() -> None:
+    actor = make()
+    waiting = asyncio.create_task(actor.get_frames(READER, STREAM, 10, None, 0))
+    await asyncio.sleep(0.01)
+    await actor.wake_reader(READER, 1)
+    assert (await asyncio.wait_for(waiting, WAIT)).status == "empty"
+    # A wake that arrives before the get it is meant for still counts.
+    await actor.wake_reader(READER, 2)
+    assert (await asyncio.wait_for(actor.get_frames(READER, STREAM, 10, None, 1), WAIT)).status == "empty"
+    # Data wins over a wake.
+    await put(actor, [1])
+    assert (await actor.get_frames(READER, STREAM, 10, None, 0)).status == "ok"
+
+
+async def test_exclusive_until_a_second_receiver_stream_fetches() -> None:
+    actor = make(None)
+    await actor.register_receiver(22)
+    await put(actor, [1])
+    assert (await get(actor)).exclusive
+    await put(actor, [2])
+    assert not (await actor.get_frames(22, STREAM + 1, 10, 0.0)).exclusive
+    await put(actor, [3])
+    assert not (await get(actor)).exclusive  # monotonic: never exclusive again
+
+
+# ----------------------------------------------------------------- object path
+
+
+async def test_object_path_validates_and_converts() -> None:
+    actor = make(value_type=int)
+    assert await actor.put(1) == "ok"
+    assert await actor.put("x") == "invalid"  # type: ignore[arg-type]
+    refused = await actor.put_batch((2, "y", 3))  # type: ignore[arg-type]
+    assert refused.status == "invalid"
+    assert "Expected `int`" in refused.detail
+    assert (await actor.stats()).sent == 1  # all or nothing
+    assert (await actor.get_nowait()).value == 1
+    assert (await actor.get_nowait()).status == "empty"
+
+
+async def test_object_path_respects_capacity_and_close() -> None:
+    actor = make(2)
+    assert (await actor.put_batch((1, 2))).status == "ok"
+    assert await actor.put_nowait(3) == "full"
+    await actor.close_sender(SENDER)
+    assert (await actor.get_batch(5)).items == (1, 2)
+    assert (await actor.get(0.0)).status == "closed"
+    await actor.close_receiver(READER)
+    assert await actor.put(4) == "closed"
+    with pytest.raises(ValueError, match="max_items"):
+        await actor.get_batch(0)
+
+
+async def test_object_and_frame_paths_share_one_buffer_in_order() -> None:
+    actor = make(None, value_type=int)
+    await put(actor, [1, 2, 3, 4, 5], seq=100)
+    await actor.put_batch((6, 7))
+    assert (await actor.get_batch(2)).items == (1, 2)  # decodes the frame, keeps the rest
+    batch = await get(actor)
+    assert batch.streams == (STREAM, OBJECT_PATH_STREAM)
+    messages = [get_codec_pool().decode_frames(f, DataMessage[list[int]])[0] for f in batch.frames]
+    assert [(m.header.seq, m.payload) for m in messages] == [(102, [3, 4, 5]), (0, [6, 7])]
+    assert not batch.exclusive  # an object-path get competes with frame receivers
+
+
+async def test_object_path_drops_a_frame_of_the_wrong_type() -> None:
+    actor = make(value_type=int)
+    await put(actor, ["a", "b"])
+    await put(actor, [3])
+    result = await actor.get_batch(10)
+    assert result.status == "invalid"
+    assert "Expected `int`" in result.detail
+    assert (await actor.get_batch(10)).items == (3,)
+    stats = await actor.stats()
+    assert (stats.buffered, stats.received) == (0, 3)
+
+
+async def test_object_path_waits_for_an_item() -> None:
+    actor = make(value_type=int)
+    waiting = asyncio.create_task(actor.get(None, READER))
+    await asyncio.sleep(0.01)
+    await actor.put(5)
+    assert (await asyncio.wait_for(waiting, WAIT)).value == 5
+    info = (await actor.reader_stats())[0]
+    assert (info.reader_id, info.total_received) == (READER, 1)
+    assert info.last_seen_at is not None
+
+
+def test_type_validator_caches_one_converter() -> None:
+    validator = _TypeValidator(int)
+    assert validator.convert(3) == 3
+    assert validator.check("3") == "Expected `int`, got `str`"
+    assert _TypeValidator(None).convert(object) is object
+
+
+# ----------------------------------------------------------------- metadata and state
+
+
+async def test_metadata_describes_the_channel_and_omits_defaults() -> None:
+    actor = RayChannelActor(CID, 8, int, name="jobs", namespace="ns")
+    metadata = await actor.metadata()
+    assert (metadata.channel_id, metadata.name, metadata.capacity) == (CID, "jobs", 8)
+    assert metadata.value_type == "builtins.int"
+    assert metadata.wire_versions == (1,)
+    assert msgspec.msgpack.decode(msgspec.msgpack.encode(ChannelMetadata("c"))) == {"channel_id": "c"}
+    with pytest.raises(AttributeError):
+        metadata.capacity = 9  # type: ignore[misc]
+    assert await actor.value_type() is int
+    assert not await actor.is_lost()
+
+
+def test_state_is_gc_tracked_and_replies_are_not() -> None:
+    actor = make()
+    assert gc.is_tracked(actor._state)
+    assert isinstance(actor._state, _ChannelActorState)
+    assert not gc.is_tracked(ReaderInfo(1))
+    assert not gc.is_tracked(ChannelMetadata("c"))
+
+
+def test_type_name() -> None:
+    assert type_name(ReaderInfo) == "klaw_core.runtime.channels.ray.constants.ReaderInfo"
+    assert type_name(list[int]) == "list[int]"
+    assert type_name(None) is None
