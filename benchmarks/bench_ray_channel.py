@@ -24,7 +24,8 @@ itself as the module ``bench_ray_channel`` (Ray workers get the benchmarks
 directory on ``PYTHONPATH``) rather than defining types in ``__main__``.
 
     RAY_AUTH_MODE=disabled python benchmarks/bench_ray_channel.py [--items 500000]
-        [--rounds 3] [--chunk 4096] [--queue-items 2000] [--capacity 65536]
+        [--rounds 3] [--chunk 4096] [--batch-size 16384] [--queue-items 1000]
+        [--capacity 65536]
 """
 
 from __future__ import annotations
@@ -55,12 +56,21 @@ class Reading(msgspec.Struct, frozen=True, gc=False):
     value: float
     unit: str
     site: str
+    status: str
 
 
 def make_messages(producer: int, count: int) -> list[Reading]:
     """Messages of one producer, seq 0..count-1."""
     return [
-        Reading(producer, seq, f"sensor-{seq % 97:03d}", seq * 0.25, "celsius", "plant-north-7")
+        Reading(
+            producer,
+            seq,
+            f"sensor-{seq % 97:03d}",
+            seq * 0.25,
+            "celsius",
+            "plant-north-7/line-3",
+            "nominal",
+        )
         for seq in range(count)
     ]
 
@@ -122,10 +132,12 @@ def queue_produce(queue: Any, producer: int, count: int, chunk: int) -> int:
 # ------------------------------------------------------------------ runs (driver = consumer)
 
 
-def run_klaw(ray: Any, items: int, chunk: int, capacity: int, batched: bool) -> float:
+def run_klaw(
+    ray: Any, items: int, chunk: int, capacity: int, batched: bool, frame_batch: int
+) -> float:
     from klaw_core.runtime.channels import channel
 
-    tx, rx = channel(capacity, backend="ray", value_type=Reading, batch_size=chunk)
+    tx, rx = channel(capacity, backend="ray", value_type=Reading, batch_size=frame_batch)
     task = ray.remote(klaw_produce)
     refs = [task.remote(tx.clone(), p, items, chunk if batched else 0) for p in range(PRODUCERS)]
     checker = Checker()
@@ -135,13 +147,17 @@ def run_klaw(ray: Any, items: int, chunk: int, capacity: int, batched: bool) -> 
         if batched:
             while checker.count < items * PRODUCERS:
                 checker.check(await rx.recv_batch(1 << 20))
-        else:
+        else:  # the same checks as Checker.check, inlined for a per-message loop
+            expected = checker.next
             count = 0
             async for item in rx:
                 if not count:
                     checker.first_at = time.perf_counter()
-                checker.check((item,))
+                if item.seq != expected[item.producer]:
+                    raise RuntimeError(f"producer {item.producer}: seq {item.seq} out of order")
+                expected[item.producer] += 1
                 count += 1
+            checker.count = count
         end = time.perf_counter()
         await rx.close()
         return end
@@ -185,6 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=4096, help="batch size (send_batch, Queue)")
     parser.add_argument("--capacity", type=int, default=65_536)
+    parser.add_argument(
+        "--batch-size", type=int, default=16_384, help="klaw sender: messages per frame"
+    )
     parser.add_argument("--queue-items", type=int, default=1_000, help="per producer, put/get")
     args = parser.parse_args(argv)
 
@@ -212,13 +231,16 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{PRODUCERS} producer tasks -> consumer in the driver, {size}-byte messages "
         f"({Reading.__module__}.Reading), {args.items:,} per producer "
-        f"({args.queue_items:,} for Queue put/get), chunk {args.chunk}, {args.rounds} rounds"
+        f"({args.queue_items:,} for Queue put/get), chunk {args.chunk}, klaw frames of up to "
+        f"{args.batch_size:,} messages, capacity {args.capacity:,}, {args.rounds} rounds"
     )
 
     runs: dict[str, Callable[[int], float]] = {
-        "klaw send / async for": lambda n: run_klaw(ray, n, args.chunk, args.capacity, False),
+        "klaw send / async for": lambda n: run_klaw(
+            ray, n, args.chunk, args.capacity, False, args.batch_size
+        ),
         "klaw send_batch / recv_batch": lambda n: run_klaw(
-            ray, n, args.chunk, args.capacity, True
+            ray, n, args.chunk, args.capacity, True, args.batch_size
         ),
         "Queue put_nowait_batch / get_nowait_batch": lambda n: run_queue(
             ray, n, args.chunk, args.capacity

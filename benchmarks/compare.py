@@ -27,6 +27,7 @@ import argparse
 import gc
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -89,8 +90,13 @@ class Settings:
 
     @classmethod
     def make(cls, quick: bool) -> Settings:
-        """Quick: 7 rounds of 20 ms per case; full: 9 rounds of 150 ms."""
-        return cls(quick, 7, 0.02) if quick else cls(quick, 9, 0.15)
+        """Quick: 11 rounds of 15 ms per case; full: 21 rounds of 60 ms.
+
+        Many short rounds rather than a few long ones: the two sides of a ratio
+        are then measured within a fraction of a second of each other, and the
+        median of many per-round ratios shrugs off the rounds a burst of load hit.
+        """
+        return cls(quick, 11, 0.015) if quick else cls(quick, 21, 0.06)
 
 
 @dataclass
@@ -132,7 +138,8 @@ def ratio_figure(
     """
     r = paired_ratio(results[slow], results[fast])
     a, b = results[slow], results[fast]
-    measured = f"{r:.2f}x  ({a.median:,.0f} vs {b.median:,.0f} {unit})"
+    r_min = a.min / b.min
+    measured = f"{r:.2f}x  ({a.median:,.0f} vs {b.median:,.0f} {unit}; mins: {r_min:.2f}x)"
     target, met = "", None
     if at_least is not None:
         target, met = f">= {at_least:g}x", r >= at_least
@@ -140,6 +147,7 @@ def ratio_figure(
         target, met = f"<= {at_most:g}x", r <= at_most
     values = {
         "ratio": r,
+        "ratio_of_mins": r_min,
         "slow": slow,
         "fast": fast,
         "slow_median_ns": a.median,
@@ -232,7 +240,7 @@ def section_twins(s: Settings, report: Report) -> None:
             unit = "ns/msg"
         report.add(
             ratio_figure(
-                f"twins.{name}",
+                "twins." + name.replace(" 1+", "_one_").replace("+", "_").replace(" ", "_"),
                 f"compiled ({cy}) vs pure: {name}",
                 results,
                 f"{name}/pure",
@@ -740,14 +748,14 @@ def allocation_figures(core: ModuleType) -> list[Figure]:
                 values,
             )
         )
-    for name in (
-        "pooled msgspec Encoder.encode_into",
-        "fresh bytearray + encode_frames",
-        "CodecPool.encode (bytes)",
+    for key, name in (
+        ("msgspec_encode_into", "pooled msgspec Encoder.encode_into"),
+        ("fresh_bytearray", "fresh bytearray + encode_frames"),
+        ("encode_bytes", "CodecPool.encode (bytes)"),
     ):
         figures.append(
             Figure(
-                f"alloc.{name.split()[0]}.{name.split()[-1]}",
+                f"alloc.compare.{key}",
                 f"for comparison: {name}",
                 text(name),
                 "",
@@ -869,10 +877,13 @@ def section_optimisations(s: Settings, report: Report) -> None:
 
 
 def gc_collect_figure(s: Settings) -> Figure:
-    """Time of a full ``gc.collect()`` with N decoded envelopes alive, gc=False vs gc=True.
+    """Extra time of a full ``gc.collect()`` per N decoded envelopes alive, gc=False vs gc=True.
 
-    The two sets cannot be alive together (each collection would walk both), so
-    rounds alternate: decode one set, time collections, drop it, then the other.
+    A full collection walks every tracked object of the process, so its time
+    is measured three ways in each round: with nothing decoded alive (the
+    baseline: this process's own objects), with N gc=False envelopes alive, and
+    with N gc=True twins alive; the figure is the extra time over the baseline.
+    The two sets are never alive together. Each time is the best of 5 collections.
     """
     count = 20_000 if s.quick else 100_000
     data = msgspec.msgpack.encode(make_envelopes(1000))
@@ -880,26 +891,29 @@ def gc_collect_figure(s: Settings) -> Figure:
         "gc=False": msgspec.msgpack.Decoder(list[DataMessage[Order]]),
         "gc=True": msgspec.msgpack.Decoder(list[GcData]),
     }
-    times: dict[str, list[float]] = {k: [] for k in decoders}
+
+    def best_collect() -> float:
+        gc.collect()
+        return min(_time(gc.collect) for _ in range(5))
+
+    extra: dict[str, list[float]] = {k: [] for k in decoders}
     for _ in range(3 if s.quick else 5):
+        base = best_collect()
         for name, decoder in decoders.items():
             alive = [decoder.decode(data) for _ in range(count // 1000)]
-            gc.collect()
-            best = min(_time(gc.collect) for _ in range(3))
-            times[name].append(best)
+            extra[name].append(max(best_collect() - base, 1e-9))
             del alive
-            gc.collect()
     ratio = statistics.median(
-        t / f for t, f in zip(times["gc=True"], times["gc=False"], strict=True)
+        t / f for t, f in zip(extra["gc=True"], extra["gc=False"], strict=True)
     )
-    ms = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    ms = {k: statistics.median(v) * 1e3 for k, v in extra.items()}
     return Figure(
         "opt.gc_false.collect",
-        f"gc.collect() with {count:,} decoded envelopes alive: gc=True / gc=False structs",
-        f"{ratio:.2f}x  ({ms['gc=True']:.2f} vs {ms['gc=False']:.2f} ms)",
+        f"gc.collect() time added by {count:,} decoded envelopes alive: gc=True / gc=False",
+        f"{ratio:.2f}x  (+{ms['gc=True']:.2f} vs +{ms['gc=False']:.2f} ms)",
         "",
         None,
-        {"ratio": ratio, "ms": ms, "count": count},
+        {"ratio": ratio, "extra_ms": ms, "count": count},
     )
 
 
@@ -985,7 +999,13 @@ def section_ray(s: Settings, report: Report) -> None:
     items = 100_000 if s.quick else 500_000  # per producer
     queue_items = 500 if s.quick else 1_000  # per producer, one actor call each
     rounds = 2 if s.quick else 3
-    capacity, chunk, big_chunk = 65_536, 4096, 16_384
+    from klaw_core.runtime.config import load_config
+
+    # chunk: what a producer hands to send_batch / put_nowait_batch; frame: the
+    # klaw sender's batch_size (messages per frame and actor call), the library
+    # default, then bigger; the Queue also gets the bigger batch.
+    capacity, chunk, big = 65_536, 4096, 16_384
+    frame = load_config().channels.batch_size  # what channel() uses when not told
     here = str(Path(__file__).resolve().parent)
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
     t0 = time.perf_counter()
@@ -996,45 +1016,46 @@ def section_ray(s: Settings, report: Report) -> None:
         runtime_env={"env_vars": {"PYTHONPATH": path}},
     )
     startup = time.perf_counter() - t0
+
+    def klaw(frames: int, batched: bool) -> Callable[[int], float]:
+        return lambda n: brc.run_klaw(ray, n, chunk, capacity, batched, frames)
+
+    def queue(batch: int) -> Callable[[int], float]:
+        return lambda n: brc.run_queue(ray, n, batch, capacity)
+
     runs: dict[str, tuple[Callable[[int], float], int]] = {
-        "klaw send / async for": (lambda n: brc.run_klaw(ray, n, chunk, capacity, False), items),
-        "klaw send_batch / recv_batch": (
-            lambda n: brc.run_klaw(ray, n, chunk, capacity, True),
-            items,
-        ),
-        "Queue put_nowait_batch / get_nowait_batch": (
-            lambda n: brc.run_queue(ray, n, chunk, capacity),
-            items,
-        ),
-        "Queue put / get": (lambda n: brc.run_queue(ray, n, 0, capacity), queue_items),
-        f"klaw send / async for, batch {big_chunk:,}": (
-            lambda n: brc.run_klaw(ray, n, big_chunk, capacity, False),
-            items,
-        ),
-        f"klaw send_batch / recv_batch, batch {big_chunk:,}": (
-            lambda n: brc.run_klaw(ray, n, big_chunk, capacity, True),
-            items,
-        ),
-        f"Queue put_nowait_batch / get_nowait_batch, batch {big_chunk:,}": (
-            lambda n: brc.run_queue(ray, n, big_chunk, capacity),
-            items,
-        ),
+        "klaw send / async for": (klaw(frame, False), items),
+        "klaw send_batch / recv_batch": (klaw(frame, True), items),
+        "Queue put_nowait_batch / get_nowait_batch": (queue(chunk), items),
+        "Queue put / get": (queue(0), queue_items),
+        f"klaw send / async for, batch_size {big:,}": (klaw(big, False), items),
+        f"klaw send_batch / recv_batch, batch_size {big:,}": (klaw(big, True), items),
+        f"Queue put_nowait_batch / get_nowait_batch, batch {big:,}": (queue(big), items),
     }
     names = list(runs)
     rates: dict[str, list[float]] = {name: [] for name in names}
+    # bench_ray_channel's consumers wait for every message; if a producer task
+    # dies they would wait forever, so each run gets a deadline.
+    deadline = 60 + SECONDS_PER_MILLION * brc.PRODUCERS * items / 1e6
     try:
-        for run, n in runs.values():  # warm-up
-            run(min(n, 20_000))
+        for name, (run, n) in runs.items():  # warm-up
+            _with_deadline(run, min(n, 20_000), deadline, f"{name} (warm-up)")
         for r in range(rounds):
             for k in range(len(names)):
                 name = names[(k + r) % len(names)]
                 run, n = runs[name]
-                rates[name].append(run(n))
+                rates[name].append(_with_deadline(run, n, deadline, name))
+    except TimeoutError as exc:
+        report.add(Figure("ray", "Ray channel", f"not measured: {exc}", ">= 700k msg/s", False))
+        return
     finally:
         ray.shutdown()
     size = len(msgspec.msgpack.encode(brc.make_messages(0, 1)[0]))
+    ray_budget(s, report, brc, frame)
     report.details["ray"] = {
         "msg_per_s": rates,
+        "chunk": chunk,
+        "batch_size": frame,
         "rounds": rounds,
         "items_per_producer": items,
         "queue_items_per_producer": queue_items,
@@ -1045,8 +1066,9 @@ def section_ray(s: Settings, report: Report) -> None:
     report.tables.append(
         (
             f"Ray {V['ray']}: {brc.PRODUCERS} producer tasks -> consumer, {size}-byte messages, "
-            f"{items:,} per producer ({queue_items:,} for put/get), batch {chunk:,} unless "
-            f"noted, capacity {capacity:,}, {rounds} rounds; Ray start-up {startup:.1f} s (msg/s)",
+            f"{items:,} per producer ({queue_items:,} for put/get), send_batch/put batches of "
+            f"{chunk:,} and klaw batch_size {frame:,} unless noted, capacity {capacity:,}, "
+            f"{rounds} rounds; Ray start-up {startup:.1f} s (msg/s)",
             format_table(
                 ["transport: API", "median msg/s", "best msg/s"],
                 [[k, f"{statistics.median(v):,.0f}", f"{max(v):,.0f}"] for k, v in rates.items()],
@@ -1070,14 +1092,19 @@ def section_ray(s: Settings, report: Report) -> None:
                 {"msg_per_s": med[name]},
             )
         )
-    for ours, peer, target in (
-        ("klaw send_batch / recv_batch", "Queue put_nowait_batch / get_nowait_batch", 10.0),
-        ("klaw send / async for", "Queue put / get", 300.0),
+    for key, ours, peer, target in (
+        (
+            "batch.vs_queue_batch",
+            "klaw send_batch / recv_batch",
+            "Queue put_nowait_batch / get_nowait_batch",
+            10.0,
+        ),
+        ("item.vs_queue_put_get", "klaw send / async for", "Queue put / get", 300.0),
     ):
         r = paired(ours, peer)
         report.add(
             Figure(
-                f"ray.{ours.split()[1]}.vs_queue",
+                f"ray.{key}",
                 f"Ray channel {ours} vs ray.util.queue.Queue {peer.removeprefix('Queue ')} ({ray_v})",
                 f"{r:,.1f}x  ({med[ours]:,.0f} vs {med[peer]:,.0f} msg/s)",
                 f">= {target:g}x",
@@ -1085,26 +1112,97 @@ def section_ray(s: Settings, report: Report) -> None:
                 {"ratio": r},
             )
         )
-    queue_big = f"Queue put_nowait_batch / get_nowait_batch, batch {big_chunk:,}"
+    queue_big = f"Queue put_nowait_batch / get_nowait_batch, batch {big:,}"
     for api, name in (("batch", "klaw send_batch / recv_batch"), ("item", "klaw send / async for")):
-        big = f"{name}, batch {big_chunk:,}"
-        r = paired(big, name)
-        rq = paired(big, queue_big)
+        tuned = f"{name}, batch_size {big:,}"
+        r = paired(tuned, name)
+        rq = paired(tuned, queue_big)
         report.add(
             Figure(
-                f"ray.{api}.batch_{big_chunk}",
-                f"tuning: {name} with batch_size {big_chunk:,} (default {chunk:,})",
-                f"{med[big]:,.0f} msg/s = {r:.2f}x batch {chunk:,}; {rq:.1f}x the Queue batch "
-                f"API at the same batch size",
+                f"ray.{api}.batch_size_{big}",
+                f"tuning: {name} with batch_size {big:,} (default {frame:,})",
+                f"{med[tuned]:,.0f} msg/s = {r:.2f}x the default; {rq:.1f}x the Queue batch "
+                f"API with batches of {big:,}",
                 "",
                 None,
                 {
-                    "msg_per_s": med[big],
+                    "msg_per_s": med[tuned],
                     "ratio_vs_default_batch": r,
                     "ratio_vs_queue_same_batch": rq,
                 },
             )
         )
+
+
+#: Generous seconds per million messages for one Ray run (the slowest, the
+#: Queue batch API, moves ~100k msg/s on 2 cores).
+SECONDS_PER_MILLION = 120
+
+
+def _with_deadline(run: Callable[[int], float], n: int, seconds: float, what: str) -> float:
+    """Return ``run(n)``; raise ``TimeoutError`` in this (main) thread after ``seconds``."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"{what} did not finish within {seconds:.0f} s (a producer failed?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return run(n)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def ray_budget(s: Settings, report: Report, brc: ModuleType, chunk: int) -> None:
+    """CPU per message of what a Ray pipeline does besides Ray, measured in this process.
+
+    On 2 cores the producers, the channel actor, the consumer and Ray's own
+    processes share the CPU, so these costs bound the throughput: a producer
+    builds and encodes, the consumer decodes and checks; the Queue pickles.
+    """
+    import pickle
+
+    messages = brc.make_messages(0, chunk)
+    header = DataMessage.new(None, channel_id="bench", ts=0).header
+    frame = msgspec.msgpack.encode(DataMessage(header, messages))
+    g = {
+        "brc": brc,
+        "n": chunk,
+        "enc": msgspec.msgpack.Encoder().encode,
+        "DataMessage": DataMessage,
+        "header": header,
+        "messages": messages,
+        "frame": frame,
+        "dec": msgspec.msgpack.Decoder(DataMessage[list[brc.Reading]]).decode,
+        "pickle": pickle,
+    }
+    results = interleave(
+        [
+            Case(
+                "producer: build the messages (make_messages)", "brc.make_messages(0, n)", chunk, g
+            ),
+            Case(
+                "producer: encode one DataMessage[list[Reading]] frame",
+                "enc(DataMessage(header, messages))",
+                chunk,
+                g,
+            ),
+            Case("consumer: decode the frame (typed, validated)", "dec(frame)", chunk, g),
+            Case(
+                "consumer: the benchmark's order check", "brc.Checker().check(messages)", chunk, g
+            ),
+            Case(
+                "Queue: pickle.dumps + loads of the list",
+                "pickle.loads(pickle.dumps(messages, 5))",
+                chunk,
+                g,
+            ),
+        ],
+        repeats=s.repeats,
+        seconds=s.seconds,
+    )
+    report.samples(f"Ray pipeline CPU budget, batch of {chunk:,} (ns per message)", results)
 
 
 SECTIONS: dict[str, Callable[[Settings, Report], None]] = {
@@ -1143,14 +1241,15 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def markdown(s: Settings, report: Report, elapsed: float) -> str:
+def markdown(s: Settings, report: Report, elapsed: float, head: str) -> str:
     """The header, the main table and the detail tables, as Markdown."""
     command = " ".join(["python benchmarks/compare.py", *sys.argv[1:]])
     parts = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} with `{command}` ({elapsed:.0f} s).",
         "",
         "```text",
-        header(s),
+        head,
+        f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         "```",
         "",
         _md_table(
@@ -1178,7 +1277,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.make(args.quick)
     report = Report()
     started = time.perf_counter()
-    print(header(settings), flush=True)
+    head = header(settings)
+    print(head, flush=True)
     for name in args.only or list(SECTIONS):
         t0 = time.perf_counter()
         print(f"... {name}", file=sys.stderr, flush=True)
@@ -1193,7 +1293,7 @@ def main(argv: list[str] | None = None) -> int:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\ntotal {elapsed:.0f} s; load average at the end {load}")
     if args.markdown:
-        Path(args.markdown).write_text(markdown(settings, report, elapsed))
+        Path(args.markdown).write_text(markdown(settings, report, elapsed, head))
     if args.json:
         out = {
             "versions": V,

@@ -18,6 +18,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 import bench_ray_channel as brc  # noqa: E402
+from klaw_core.runtime.config import load_config  # noqa: E402
 
 ITEMS = 100_000  # per producer
 QUEUE_ITEMS = 500  # per producer, for put/get (one actor call each)
@@ -41,10 +42,17 @@ def ray_session() -> Iterator[Any]:
     ray.shutdown()
 
 
+#: Messages per ``send_batch``/``put_nowait_batch`` call.
+CHUNK = 4096
+#: The klaw sender's frame size: what ``channel()`` uses when not told.
+BATCH_SIZE = load_config().channels.batch_size
+
 RUNS: dict[str, Callable[[Any, int], float]] = {
-    "klaw send_batch / recv_batch": lambda r, n: brc.run_klaw(r, n, 4096, CAPACITY, True),
-    "klaw send / async for": lambda r, n: brc.run_klaw(r, n, 4096, CAPACITY, False),
-    "Queue put_nowait_batch / get_nowait_batch": lambda r, n: brc.run_queue(r, n, 4096, CAPACITY),
+    "klaw send_batch / recv_batch": lambda r, n: brc.run_klaw(
+        r, n, CHUNK, CAPACITY, True, BATCH_SIZE
+    ),
+    "klaw send / async for": lambda r, n: brc.run_klaw(r, n, CHUNK, CAPACITY, False, BATCH_SIZE),
+    "Queue put_nowait_batch / get_nowait_batch": lambda r, n: brc.run_queue(r, n, CHUNK, CAPACITY),
     "Queue put / get": lambda r, n: brc.run_queue(r, n, 0, CAPACITY),
 }
 

@@ -52,8 +52,12 @@ if [ ${#args[@]} -eq 0 ]; then
     # The small-stack-thread case overflows a thread's stack inside msgspec on
     # purpose (a known msgspec limit, xfail): not a finding about our code.
     args=(tests/test_wirecore.py tests/test_wirecore_differential.py tests/test_wirecore_chooser.py
-          tests/test_buffer_pool.py tests/runtime/channels/test_framing.py tests/hardening
-          -m "not ray" -k "not small_stack_thread")
+          tests/test_buffer_pool.py
+          tests/runtime/channels/test_framing.py tests/hardening/test_hostile_frames.py
+          tests/hardening/test_nesting_bombs.py tests/hardening/test_differential_random.py
+          tests/hardening/test_fuzz_corpus.py tests/hardening/test_peek_consistency.py
+          tests/hardening/test_pool_soak.py tests/hardening/test_threads.py
+          -m "not ray and not slow" -k "not small_stack_thread")
 fi
 status=0
 "$python" -m pytest -p no:cacheprovider -q "${args[@]}" 2>&1 | tee "$work/tests.log" || status=$?

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
@@ -62,3 +64,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """
     if not HAVE_RAY and item.get_closest_marker("ray") is not None:
         pytest.skip("Ray is not installed (no Ray wheel for this platform)")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Run ``@pytest.mark.untraced`` tests with the line tracer switched off.
+
+    Allocation and refcount tests count what the code under test does; a
+    coverage tracer allocates on every traced line and would be counted too.
+    Their lines are then not measured for coverage, which is the price.
+    """
+    if item.get_closest_marker("untraced") is None:
+        return (yield)
+    tracer = sys.gettrace()
+    sys.settrace(None)
+    try:
+        return (yield)
+    finally:
+        sys.settrace(tracer)

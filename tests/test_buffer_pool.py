@@ -14,6 +14,8 @@ from types import ModuleType
 import msgspec
 import pytest
 
+pytestmark = pytest.mark.untraced  # tracemalloc counts; a coverage tracer would add its own
+
 ENC = msgspec.msgpack.Encoder()
 
 

@@ -17,6 +17,8 @@ from klaw_core import _wirecore
 from klaw_core.runtime.channels.codec import CodecPool
 from klaw_core.runtime.channels.wire import DataMessage
 
+pytestmark = pytest.mark.untraced  # tracemalloc counts; a coverage tracer would add its own
+
 ENC = msgspec.msgpack.Encoder()
 
 

@@ -137,14 +137,14 @@ async def cancellation_run(
 # test_ray_try_recv_does_not_wait_for_room below (they can hang on a full channel).
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 async def test_cancellation_loses_and_duplicates_nothing(backend: str, seed: int) -> None:
-    count = 2_000 if backend == "local" else 300
+    count = 3_000 if backend == "local" else 300
     await cancellation_run(backend, seed, count, capacity=4, polls=backend == "local")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(10, 20))
+@pytest.mark.parametrize("seed", range(10, 15))
 async def test_cancellation_loses_and_duplicates_nothing_long(backend: str, seed: int) -> None:
     count = 50_000 if backend == "local" else 3_000
     await cancellation_run(
@@ -194,7 +194,7 @@ async def fast_producer_slow_consumer(
 async def test_fast_producer_slow_consumer_memory_stays_bounded(backend: str) -> None:
     """What was sent is ~100 times the capacity; what this process holds is not."""
     capacity = 16
-    count = 3_000 if backend == "local" else 1_500
+    count = 3_000 if backend == "local" else 800
     _, _, peak = await fast_producer_slow_consumer(backend, capacity, count)
     assert peak < 8 * capacity * 1024 + (2 << 20), peak
 
@@ -203,20 +203,7 @@ async def test_fast_producer_slow_consumer_memory_stays_bounded(backend: str) ->
     "backend",
     [
         "local",
-        pytest.param(
-            "ray",
-            marks=[
-                pytest.mark.ray,
-                pytest.mark.xfail(
-                    reason=(
-                        "a Ray receiver prefetches: the actor holds `capacity` items and the "
-                        "receiver up to about twice that more (47 buffered seen at capacity 16); "
-                        "reported to the Ray-channel author"
-                    ),
-                    strict=True,
-                ),
-            ],
-        ),
+        pytest.param("ray", marks=[pytest.mark.ray]),
     ],
 )
 async def test_fast_producer_slow_consumer_never_exceeds_capacity(
@@ -232,14 +219,6 @@ async def test_fast_producer_slow_consumer_never_exceeds_capacity(
 
 @pytest.mark.ray
 @pytest.mark.usefixtures("ray_cluster")
-@pytest.mark.xfail(
-    reason=(
-        "Ray try_recv()/recv_batch(timeout=0) flush this process's senders first and wait "
-        "until their batch is stored; on a full channel that waits for room only a receiver "
-        "can make (reported to the Ray-channel author, not fixed here)"
-    ),
-    strict=True,
-)
 async def test_ray_try_recv_does_not_wait_for_room() -> None:
     """Found by the cancellation run: a consumer that only polls deadlocks with its own producer.
 
@@ -259,8 +238,8 @@ async def test_ray_try_recv_does_not_wait_for_room() -> None:
     await tx.send(1)  # its batch now waits in the actor for room
     await asyncio.sleep(0.05)
     try:
-        assert await asyncio.wait_for(rx.try_recv(), 3) == Ok(100)
-        assert await asyncio.wait_for(rx.recv_batch(10, timeout=0), 3) == [101]
+        assert await asyncio.wait_for(rx.try_recv(), 1) == Ok(100)
+        assert await asyncio.wait_for(rx.recv_batch(10, timeout=0), 1) == [101]
     finally:
         assert await asyncio.wait_for(rx.recv(), 10) == 1
         await tx.close()

@@ -113,9 +113,25 @@ def _run(fn: Callable[..., Any], *args: Any) -> Outcome:
     return ("ok", result)
 
 
+#: How msgspec's depth guard reads after the codec (first) and the wire core (second) wrap it.
+_TOO_DEEP: Final = ("nested too deeply", "maximum recursion depth exceeded")
+
+
+def _stack_dependent(outcome: Outcome) -> bool:
+    return outcome[0] == "err" and any(text in outcome[3] for text in _TOO_DEEP)
+
+
 def _same(what: str, data: bytes, a: Outcome, b: Outcome) -> None:
-    if a != b:
-        raise OracleMismatch(f"{what} differs on {data.hex()}:\n  {a!r}\n  {b!r}")
+    if a == b:
+        return
+    # msgspec's depth guard counts the caller's stack too, so a value nested
+    # close to the limit may hit it in one call and, one frame shallower, decode
+    # or be reported for what lies further in (say a truncation). Then both
+    # errors must still be the same payload error at the same offset.
+    deep = _stack_dependent(a) or _stack_dependent(b)
+    if deep and (a[0] == "ok" or b[0] == "ok" or a[:3] == b[:3]):
+        return
+    raise OracleMismatch(f"{what} differs on {data.hex()}:\n  {a!r}\n  {b!r}")
 
 
 def _as_bytes(outcome: Outcome) -> Outcome:

@@ -178,7 +178,11 @@ class ConfigError(KlawError, ValueError):
 
     def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
         self.problems = tuple(problems)
-        text = message if not self.problems else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        text = (
+            message
+            if not self.problems
+            else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+        )
         super().__init__(text)
         self.message = message
 
@@ -258,7 +262,9 @@ class ChannelFullError(ChannelError):
 
     def __init__(self, capacity: int | None = None) -> None:
         self.capacity = capacity
-        super().__init__("channel full" if capacity is None else f"channel full (capacity {capacity})")
+        super().__init__(
+            "channel full" if capacity is None else f"channel full (capacity {capacity})"
+        )
 
     def to_struct(self) -> ChannelFull:
         """Return the matching :class:`ChannelFull` struct."""
@@ -326,7 +332,11 @@ class ChannelTimeoutError(ChannelError, TimeoutError):
 
     def __init__(self, timeout: float | None = None) -> None:
         self.timeout = timeout
-        super().__init__("channel operation timed out" if timeout is None else f"channel operation timed out after {timeout:g}s")
+        super().__init__(
+            "channel operation timed out"
+            if timeout is None
+            else f"channel operation timed out after {timeout:g}s"
+        )
 
     def to_struct(self) -> ChannelTimeout:
         """Return the matching :class:`ChannelTimeout` struct."""

@@ -116,11 +116,14 @@ def test_encode_into_returns_bytes_written() -> None:
     # -1 appends, like msgspec.
     assert pool.encode_into(msg, buf, -1) == len(expected)
     assert bytes(buf) == b"\x00\x00\x00\x00" + expected * 2
-    # At the very end is allowed; past it would leave uninitialised bytes.
+    # At the very end appends; past it, the gap is zero-filled (msgspec itself
+    # would leave uninitialised bytes there), so a fresh pooled buffer can take
+    # ``encode_into(msg, buf, 4)`` and have its prefix back-filled later.
     assert pool.encode_into(1, buf, len(buf)) == 1
-    with pytest.raises(ValueError, match="outside the buffer"):
-        pool.encode_into(1, buf, len(buf) + 1)
-    with pytest.raises(ValueError, match="outside the buffer"):
+    end = len(buf)
+    assert pool.encode_into(1, buf, end + 3) == 1
+    assert bytes(buf[end:]) == b"\x00\x00\x00\x01"
+    with pytest.raises(ValueError, match="below -1"):
         pool.encode_into(1, buf, -2)
 
 

@@ -14,8 +14,6 @@ from typing import Any
 import msgspec
 import pytest
 
-pytest.importorskip("ray")
-
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.actor import (
     RayChannelActor,
@@ -60,11 +58,15 @@ def make(capacity: int | None = 10, value_type: Any = int) -> RayChannelActor[An
     return RayChannelActor(CID, capacity, value_type, senders=(SENDER,), receivers=(READER,))
 
 
-async def put(actor: RayChannelActor[Any], items: list[Any], seq: int = 0, timeout: float | None = 0.0) -> Any:
+async def put(
+    actor: RayChannelActor[Any], items: list[Any], seq: int = 0, timeout: float | None = 0.0
+) -> Any:
     return await actor.put_frames(frame(items, seq), len(items), SENDER, STREAM, timeout)
 
 
-async def get(actor: RayChannelActor[Any], max_messages: int = 1000, timeout: float | None = 0.0) -> Any:
+async def get(
+    actor: RayChannelActor[Any], max_messages: int = 1000, timeout: float | None = 0.0
+) -> Any:
     return await actor.get_frames(READER, STREAM, max_messages, timeout)
 
 
@@ -82,6 +84,10 @@ async def test_capacity_is_counted_in_messages_not_frames() -> None:
     assert batch.counts == (6, 4)
     assert batch.streams == (STREAM, STREAM)
     assert payloads(batch.frames) == list(range(1, 11))
+    # Fetched is not delivered: the ten still fill the channel ...
+    assert (await actor.stats()).buffered == 10
+    assert (await put(actor, [11])).status == "full"
+    await actor.ack(STREAM, 10)  # ... until the receiver reports them delivered.
     stats = await actor.stats()
     assert stats == ChannelStats(
         buffered=0, capacity=10, senders=1, receivers=1, sent=10, received=10, high_watermark=10
@@ -118,8 +124,12 @@ async def test_blocked_put_is_admitted_when_a_get_frees_room() -> None:
     await asyncio.sleep(0.01)
     assert not waiting.done()
     await get(actor)
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # fetched, not yet delivered
+    # The receiver's next get reports what it delivered (here: 1 of the 3).
+    await actor.get_frames(READER, STREAM, 10, 0.0, 0, delivered=1)
     assert (await asyncio.wait_for(waiting, WAIT)).status == "ok"
-    assert (await actor.stats()).buffered == 2
+    assert (await actor.stats()).buffered == 4  # 2 held by the receiver, 2 stored
 
 
 async def test_put_timeout_leaves_nothing_stored() -> None:
@@ -137,7 +147,12 @@ async def test_wait_room_reports_room_or_full() -> None:
     waiting = asyncio.create_task(actor.wait_room(None))
     await asyncio.sleep(0.01)
     await get(actor)
+    await actor.ack(STREAM, 2)
     assert (await asyncio.wait_for(waiting, WAIT)).room == 2
+    await actor.ack(STREAM, 1)  # acks only ever move forward ...
+    await actor.ack(STREAM, 5)  # ... and never past what was handed out
+    await actor.ack(STREAM + 9, 5)  # a stream that fetched nothing: ignored
+    assert (await actor.stats()).buffered == 0
 
 
 @pytest.mark.parametrize(
@@ -145,12 +160,22 @@ async def test_wait_room_reports_room_or_full() -> None:
     [
         (frame([1], channel_id="other"), MalformedHeader),
         (frame([1], version=9), UnknownSchemaVersion),
-        (bytes(get_codec_pool().encode_frames([ControlMessage.new("x", channel_id=CID)])), MalformedHeader),
+        (
+            bytes(get_codec_pool().encode_frames([ControlMessage.new("x", channel_id=CID)])),
+            MalformedHeader,
+        ),
         (frame([1])[:-1], TruncatedFrame),
         (b"", MalformedHeader),
         (b"\x00\x00\x00\x02\xc0\xc0", MalformedHeader),
     ],
-    ids=["other-channel", "unknown-version", "control-kind", "truncated", "empty", "not-an-envelope"],
+    ids=[
+        "other-channel",
+        "unknown-version",
+        "control-kind",
+        "truncated",
+        "empty",
+        "not-an-envelope",
+    ],
 )
 async def test_headers_are_checked_by_peeking(data: bytes, error: type[Exception]) -> None:
     actor = make()
@@ -228,7 +253,10 @@ async def test_closing_one_receiver_puts_its_frames_back_at_the_front() -> None:
     await put(actor, [5], seq=4)
     taken = await get(actor, max_messages=4)
     assert taken.counts == (2, 2)
-    stats = await actor.close_receiver(READER, taken.frames, taken.streams, taken.counts)
+    await actor.ack(STREAM, 0)
+    stats = await actor.close_receiver(
+        READER, taken.frames, taken.streams, taken.counts, reader_stream=STREAM
+    )
     assert stats is not None
     assert (stats.buffered, stats.sent, stats.received) == (5, 5, 0)
     back = await actor.get_frames(other, STREAM + 1, 100, 0.0)
@@ -250,7 +278,9 @@ async def test_wake_reader_ends_a_waiting_get_and_a_later_one() -> None:
     assert (await asyncio.wait_for(waiting, WAIT)).status == "empty"
     # A wake that arrives before the get it is meant for still counts.
     await actor.wake_reader(READER, 2)
-    assert (await asyncio.wait_for(actor.get_frames(READER, STREAM, 10, None, 1), WAIT)).status == "empty"
+    assert (
+        await asyncio.wait_for(actor.get_frames(READER, STREAM, 10, None, 1), WAIT)
+    ).status == "empty"
     # Data wins over a wake.
     await put(actor, [1])
     assert (await actor.get_frames(READER, STREAM, 10, None, 0)).status == "ok"
@@ -346,7 +376,9 @@ async def test_metadata_describes_the_channel_and_omits_defaults() -> None:
     assert (metadata.channel_id, metadata.name, metadata.capacity) == (CID, "jobs", 8)
     assert metadata.value_type == "builtins.int"
     assert metadata.wire_versions == (1,)
-    assert msgspec.msgpack.decode(msgspec.msgpack.encode(ChannelMetadata("c"))) == {"channel_id": "c"}
+    assert msgspec.msgpack.decode(msgspec.msgpack.encode(ChannelMetadata("c"))) == {
+        "channel_id": "c"
+    }
     with pytest.raises(AttributeError):
         metadata.capacity = 9  # type: ignore[misc]
     assert await actor.value_type() is int

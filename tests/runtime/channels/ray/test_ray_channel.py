@@ -16,9 +16,7 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 import pytest
-
-ray = pytest.importorskip("ray")
-
+import ray
 from ray_messages import Alert, Reading, produce, reading, receive, send_as, send_values
 
 from klaw_core.runtime.channels import Receiver, Sender, channel
@@ -240,13 +238,20 @@ async def test_a_gap_in_a_stream_is_reported_to_an_exclusive_receiver() -> None:
 async def test_competing_receivers_do_not_see_gaps() -> None:
     tx, rx = channel(4, backend="ray", value_type=int)
     rx2 = rx.clone()
-    async with tx:
-        for i in range(40):
-            await tx.send(i)
-            if i % 4 == 3:
-                await tx.flush()
+
+    async def produce_all() -> None:
+        async with tx:
+            for i in range(40):
+                await tx.send(i)
+                if i % 4 == 3:
+                    await tx.flush()
+
+    producer = asyncio.create_task(produce_all())
     a, b = await within(asyncio.gather(drain(rx), drain(rx2)))
+    await within(producer)
     assert sorted(a + b) == list(range(40))
+    assert a == sorted(a)
+    assert b == sorted(b)
 
 
 # ----------------------------------------------------------------- closing with undelivered messages
@@ -288,8 +293,9 @@ async def test_named_channel_attach_from_another_task() -> None:
         sender = RayChannel.attach(name, namespace="klaw").sender()
         return produce(sender, 4, count, 0)
 
-    assert await within(ray.remote(attach_and_produce).remote(name, 50)) == 50
+    ref = ray.remote(attach_and_produce).remote(name, 50)  # 50 > capacity: drain meanwhile
     assert [item.seq for item in await drain(rx)] == list(range(50))
+    assert await within(ref) == 50
     assert (await chan.metadata()).name == name
     assert len(await chan.reader_stats()) == 1
     chan.destroy()
@@ -338,3 +344,33 @@ def test_clone_registers_new_endpoints() -> None:
     assert "open" in repr(rx2)
     stats = ray.get(cast(RaySender[int], tx)._link.actor.stats.remote())
     assert (stats.senders, stats.receivers) == (2, 2)
+
+
+async def test_an_undecodable_batch_is_skipped_with_invalid_message() -> None:
+    chan = RayChannel.create(None, unbounded=True, value_type=int)
+    rx = chan.receiver()
+    await within(chan.actor.register_sender.remote(66))
+
+    def frame(payload: object, seq: int) -> bytes:
+        message = DataMessage.new(payload, channel_id=chan.channel_id, seq=seq)
+        return bytes(get_codec_pool().encode_frames([message]))
+
+    # The header is valid (the actor only peeks at it); the payload is not a list.
+    await within(chan.actor.put_frames.remote(frame(5, 0), 1, 66, 1))
+    await within(chan.actor.put_frames.remote(frame([7, 8], 1), 2, 66, 1))
+    await within(chan.actor.close_sender.remote(66))
+    with pytest.raises(InvalidMessageError, match="could not be decoded and was skipped") as info:
+        await within(rx.recv())
+    assert (info.value.channel, info.value.seq) == (chan.channel_id, 0)
+    assert await drain(rx) == [7, 8]
+
+
+def test_endpoints_work_across_event_loops() -> None:
+    tx, rx = channel(16, backend="ray", value_type=int)
+    asyncio.run(tx.send(1))  # this loop ends with the value still in the local batch
+    asyncio.run(tx.send(2))
+    asyncio.run(tx.close())  # flushes both, in order
+    assert asyncio.run(within(rx.recv())) == 1  # its prefetch dies with this loop ...
+    assert asyncio.run(within(rx.recv())) == 2
+    with pytest.raises(ChannelClosedError):
+        asyncio.run(within(rx.recv()))  # ... and a fresh one serves the next loop

@@ -38,13 +38,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Generic, TypeVar, cast
 
 import msgspec
-import ray
+import ray as _ray_module
 
 from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE, peek_header, split_frames
 from klaw_core.runtime.channels.codec import get_codec_pool
@@ -79,12 +80,27 @@ __all__ = [
 
 T = TypeVar("T")
 
+# Ray's annotations are partial; its API is used dynamically (the tests check it).
+ray: Any = _ray_module
+
 #: Pseudo receiver stream of object-path gets: it makes no frame receiver exclusive.
 _OBJECT_READER_STREAM: Final = -1
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _int_set() -> set[int]:
+    return set()
+
+
+def _int_dict() -> dict[int, int]:
+    return {}
+
+
+def _reader_dict() -> dict[int, ReaderInfo]:
+    return {}
 
 
 def type_name(tp: object) -> str | None:
@@ -113,8 +129,8 @@ class _ChannelActorState(msgspec.Struct, gc=True):
     value_type: Any = None
     name: str | None = None
     namespace: str | None = None
-    senders: set[int] = msgspec.field(default_factory=set)
-    receivers: dict[int, ReaderInfo] = msgspec.field(default_factory=dict)
+    senders: set[int] = msgspec.field(default_factory=_int_set)
+    receivers: dict[int, ReaderInfo] = msgspec.field(default_factory=_reader_dict)
     senders_closed: bool = False
     receivers_closed: bool = False
     created_at: datetime = msgspec.field(default_factory=_utcnow)
@@ -123,8 +139,11 @@ class _ChannelActorState(msgspec.Struct, gc=True):
     total_sent: int = 0
     total_received: int = 0
     object_seq: int = 0
-    reader_streams: set[int] = msgspec.field(default_factory=set)
-    woken: dict[int, int] = msgspec.field(default_factory=dict)
+    reader_streams: set[int] = msgspec.field(default_factory=_int_set)
+    woken: dict[int, int] = msgspec.field(default_factory=_int_dict)
+    handed: dict[int, int] = msgspec.field(default_factory=_int_dict)
+    delivered: dict[int, int] = msgspec.field(default_factory=_int_dict)
+    outstanding: int = 0
     lost: bool = False
 
 
@@ -231,7 +250,9 @@ def _reconstructed() -> bool:
     context = ray.get_runtime_context()
     if context.get_actor_id() is None:
         return False
-    return bool(context.was_current_actor_reconstructed)
+    with warnings.catch_warnings():  # Ray's own property uses a deprecated accessor
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return bool(context.was_current_actor_reconstructed)
 
 
 class RayChannelActor(Generic[T]):
@@ -294,7 +315,7 @@ class RayChannelActor(Generic[T]):
         self._readable = _Signal()
         self._writable = _Signal()
         item_type: Any = Any if value_type is None else value_type
-        self._frame_type: Any = DataMessage[list[item_type]]  # type: ignore[valid-type]
+        self._frame_type: Any = DataMessage[list[item_type]]
 
     # ------------------------------------------------------------ registration
 
@@ -356,13 +377,15 @@ class RayChannelActor(Generic[T]):
         frames: tuple[bytes, ...] = (),
         streams: tuple[int, ...] = (),
         counts: tuple[int, ...] = (),
+        reader_stream: int | None = None,
     ) -> ChannelStats | None:
         """Deregister a receiver, putting back what it fetched and did not deliver.
 
         ``frames`` (with their ``streams`` and message ``counts``) go back to the
         front of the buffer, oldest first, so that nothing buffered is lost when
-        one of several receivers closes. When the last receiver closes, every
-        waiting and later put fails with ``"closed"``.
+        one of several receivers closes. Whatever else ``reader_stream`` fetched
+        was delivered. When the last receiver closes, every waiting and later put
+        fails with ``"closed"``.
 
         Returns:
             The channel's stats after the close, or ``None`` after a restart (lost).
@@ -374,6 +397,10 @@ class RayChannelActor(Generic[T]):
             raise ValueError("frames, streams and counts must have the same length")
         state.receivers.pop(reader_id, None)
         state.woken.pop(reader_id, None)
+        if reader_stream is not None:
+            held = state.handed.pop(reader_stream, 0) - state.delivered.pop(reader_stream, 0)
+            state.outstanding -= held
+            self._writable.notify()
         returned = sum(counts)
         for data, stream, count in zip(
             reversed(frames), reversed(streams), reversed(counts), strict=True
@@ -386,6 +413,15 @@ class RayChannelActor(Generic[T]):
             self._writable.notify()
         self._readable.notify()
         return self._stats()
+
+    async def ack(self, stream: int, delivered: int) -> None:
+        """Record that receiver ``stream`` has delivered ``delivered`` messages in all.
+
+        Messages a receiver fetched count against the capacity until it reports
+        them delivered (with this call or with its next ``get_frames``), so a
+        prefetching receiver never makes the channel hold more than its capacity.
+        """
+        self._delivered(stream, delivered)
 
     async def wake_reader(self, reader_id: int, generation: int) -> None:
         """Make the reader's pending ``get_frames`` (issued before ``generation``) return now."""
@@ -453,6 +489,7 @@ class RayChannelActor(Generic[T]):
         max_messages: int,
         timeout: float | None = None,
         generation: int = 0,
+        delivered: int = -1,
     ) -> FrameBatch:
         """Hand out whole stored batches, oldest first, up to ``max_messages``.
 
@@ -467,6 +504,8 @@ class RayChannelActor(Generic[T]):
             timeout: seconds to wait when empty; ``None`` waits indefinitely.
             generation: return ``"empty"`` early once :meth:`wake_reader` was
                 called for this reader with a higher generation.
+            delivered: messages this stream has delivered in all, as for
+                :meth:`ack` (``-1``: no news).
 
         Returns:
             ``"ok"`` with frames, ``"empty"`` (timeout or woken), ``"closed"`` at
@@ -474,6 +513,8 @@ class RayChannelActor(Generic[T]):
             restart.
         """
         state = self._state
+        if delivered >= 0:
+            self._delivered(stream, delivered)
         deadline = _deadline(timeout)
         while True:
             if state.lost:
@@ -503,6 +544,8 @@ class RayChannelActor(Generic[T]):
             counts.append(entry.count)
             taken += entry.count
         self._taken(taken, reader_id)
+        state.handed[stream] = state.handed.get(stream, 0) + taken
+        state.outstanding += taken
         return FrameBatch(
             "ok",
             tuple(frames),
@@ -615,14 +658,16 @@ class RayChannelActor(Generic[T]):
         return None if self._state.lost else self._stats()
 
     def _stats(self) -> ChannelStats:
+        # Messages fetched by a receiver and not yet delivered by it are still
+        # in the channel: buffered, not received.
         state = self._state
         return ChannelStats(
-            buffered=state.buffered,
+            buffered=state.buffered + state.outstanding,
             capacity=state.capacity,
             senders=len(state.senders),
             receivers=len(state.receivers),
             sent=state.total_sent,
-            received=state.total_received,
+            received=state.total_received - state.outstanding,
             high_watermark=state.high_watermark,
             senders_closed=state.senders_closed,
             receivers_closed=state.receivers_closed,
@@ -639,15 +684,29 @@ class RayChannelActor(Generic[T]):
     # --------------------------------------------------------------- internals
 
     def _room(self) -> int | None:
-        capacity = self._state.capacity
-        return None if capacity is None else max(0, capacity - self._state.buffered)
+        state = self._state
+        capacity = state.capacity
+        return None if capacity is None else max(0, capacity - state.buffered - state.outstanding)
 
     def _fits(self, count: int) -> bool:
-        capacity = self._state.capacity
-        buffered = self._state.buffered
+        state = self._state
+        capacity = state.capacity
+        used = state.buffered + state.outstanding
         # A batch larger than the whole capacity is admitted into an empty
-        # buffer, or it could never be stored.
-        return capacity is None or buffered + count <= capacity or buffered == 0
+        # channel, or it could never be stored.
+        return capacity is None or used + count <= capacity or used == 0
+
+    def _delivered(self, stream: int, delivered: int) -> None:
+        state = self._state
+        handed = state.handed.get(stream)
+        if handed is None:
+            return
+        before = state.delivered.get(stream, 0)
+        now = min(delivered, handed)
+        if now > before:
+            state.delivered[stream] = now
+            state.outstanding -= now - before
+            self._writable.notify()
 
     async def _wait_for_room(self, count: int, deadline: float | None) -> PutAck | None:
         state = self._state
@@ -668,8 +727,9 @@ class RayChannelActor(Generic[T]):
         self._buffer.append(entry)
         state.buffered += entry.count
         state.total_sent += entry.count
-        if state.buffered > state.high_watermark:
-            state.high_watermark = state.buffered
+        used = state.buffered + state.outstanding
+        if used > state.high_watermark:
+            state.high_watermark = used
         self._readable.notify()
 
     def _taken(self, count: int, reader_id: int | None) -> None:
@@ -715,8 +775,9 @@ class RayChannelActor(Generic[T]):
         Raises:
             KlawWireError: a frame is malformed or its payload has the wrong type.
         """
-        messages: list[DataMessage[list[Any]]] = get_codec_pool().decode_frames(
-            data, self._frame_type
+        messages = cast(
+            "list[DataMessage[list[Any]]]",
+            get_codec_pool().decode_frames(data, self._frame_type),
         )
         values: list[Any] = []
         for message in messages:

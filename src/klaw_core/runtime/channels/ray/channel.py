@@ -32,12 +32,16 @@ Endpoints pickle as their own class with the actor handle, the value type and
 their ids, and rebuild their codec where they land: pass them to Ray tasks and
 actors. Pickling moves the endpoint rather than copying it: ``clone()`` once
 per task, and close each copy once.
+
+Close endpoints (``async with`` does it). A sender's close pushes its last
+batch and lets the channel end; a receiver's close gives back to the channel
+what it fetched and did not deliver. A receiver abandoned while a fetch is in
+flight (its event loop ended) cannot give back the batch that fetch took.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
@@ -114,7 +118,11 @@ class RaySender(Generic[T]):
     Create with ``channel(backend="ray", ...)`` or :class:`~.factory.RayChannel`;
     ``clone()`` for more producers (one per Ray task). ``send`` returns once
     the value is in the local batch; ``flush()`` or ``close()`` push the batch
-    out, and the linger timer does it within a few milliseconds anyway.
+    out, and the linger timer does it within a few milliseconds anyway. Close
+    (or flush) before the event loop ends: a batch still held locally when the
+    loop stops waits for a later ``flush()``/``close()``. Like the local
+    backend, an endpoint is used from one event loop at a time, not from
+    several threads.
 
     Example:
         >>> import asyncio
@@ -144,7 +152,9 @@ class RaySender(Generic[T]):
         "_pump",
         "_replies",
         "_space",
+        "_space_loop",
         "_stream",
+        "_waiting_room",
     )
 
     def __init__(
@@ -174,9 +184,11 @@ class RaySender(Generic[T]):
         self._pending: list[T] = []
         self._pump: asyncio.Task[None] | None = None
         self._replies = 0
+        self._waiting_room = False  # the batch in flight was refused for lack of room
         self._linger: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._space: asyncio.Event | None = None
+        self._space_loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._closed = False
         opts = link.options
@@ -230,7 +242,9 @@ class RaySender(Generic[T]):
         ):
             pending.append(value)
             link.credit -= 1
-            if self._pump is None:
+            # Usually a call is in flight (it takes the batch when it returns)
+            # or the linger timer is set: nothing to do.
+            if self._pump is None and (self._linger is None or len(pending) >= self._max_items):
                 self._kick()
             return
         while True:
@@ -264,6 +278,7 @@ class RaySender(Generic[T]):
         if link.credit <= 0 and self._pump is not None:
             await self._next_reply()  # the batch in flight tells whether it fitted
         if link.credit <= 0:
+            await link.report_local_receivers()
             ack: PutAck = await call(link, link.actor.wait_room.remote(0.0), 0.0)
             try:
                 self._room_from(ack)
@@ -311,7 +326,7 @@ class RaySender(Generic[T]):
             TypeError: a value could not be encoded (it was dropped; the
                 others were sent).
         """
-        await self.drain(None)
+        await self.drain()
         self._raise_stored()
         link = self._link
         if link.lost is not None:
@@ -408,14 +423,24 @@ class RaySender(Generic[T]):
 
     # ------------------------------------------------------------ internals
 
-    async def drain(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        """Wait until the local batch is stored by the actor; never raises a stored error.
+    async def push(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send the local batch and wait for the actor's first answer to it (one round trip).
 
-        With ``loop`` given, does nothing unless this sender works on that loop
-        (a receiver uses it to flush its process's senders).
+        Does nothing unless this sender works on ``loop``, and does not wait
+        while its batch is already waiting in the actor for room: a receiver of
+        this process calls it, and only that receiver may be able to make room.
         """
-        if loop is not None and self._loop is not loop:
+        if self._loop is not loop:
             return
+        if self._pending and self._pump is None:
+            if self._error is not None or not self._link.usable:
+                return
+            self._start_pump()
+        if self._pump is not None and not self._waiting_room:
+            await self._next_reply()
+
+    async def drain(self) -> None:
+        """Wait until the local batch is stored by the actor; never raises a stored error."""
         while True:
             if self._pending and self._pump is None:
                 if self._error is not None or not self._link.usable:
@@ -449,11 +474,13 @@ class RaySender(Generic[T]):
         pending = len(self._pending)
         if not pending:
             return
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a timer of a finished loop never fires
+            self._linger = None
         linger = self._link.options.linger
         if pending >= self._max_items or self._link.credit <= 0 or linger <= 0:
             self._start_pump()
         elif self._linger is None:
-            loop = asyncio.get_running_loop()
             self._loop = loop
             self._linger = loop.call_later(linger, self._on_linger)
 
@@ -477,33 +504,49 @@ class RaySender(Generic[T]):
         if self._space is not None:
             self._space.set()
 
+    def _event(self) -> asyncio.Event:
+        """The event the pump sets on progress, for the running loop."""
+        loop = asyncio.get_running_loop()
+        if self._space is None or self._space_loop is not loop:
+            self._space = asyncio.Event()
+            self._space_loop = loop
+        return self._space
+
     async def _next_reply(self) -> None:
         """Wait for the next answer to this sender's batch in flight (one round trip at most)."""
         replies = self._replies
         while self._pump is not None and self._replies == replies:
-            if self._space is None:
-                self._space = asyncio.Event()
-            self._space.clear()
-            await self._space.wait()
+            event = self._event()
+            event.clear()
+            await event.wait()
+
+    def _set_waiting_room(self, waiting: bool) -> None:
+        if waiting != self._waiting_room:
+            self._waiting_room = waiting
+            self._link.starved += 1 if waiting else -1
 
     async def _make_room(self) -> None:
         """Wait until the batch has space and the channel has credit (or an error)."""
         if self._pending and self._pump is None:
             self._start_pump()
         if self._pump is not None:
-            if self._space is None:
-                self._space = asyncio.Event()
-            self._space.clear()
-            await self._space.wait()
+            event = self._event()
+            event.clear()
+            await event.wait()
             return
         link = self._link
+        await link.report_local_receivers()  # room they made and did not tell yet
         wait = link.options.poll_interval
-        ack: PutAck = await call(link, link.actor.wait_room.remote(wait), wait)
+        link.starved += 1  # meanwhile, local receivers tell as soon as they make room
+        try:
+            ack: PutAck = await call(link, link.actor.wait_room.remote(wait), wait)
+        finally:
+            link.starved -= 1
         self._room_from(ack)
         if ack.status == "ok" and link.credit <= 0:
             # The actor has room, but the local batches of sibling senders are
             # due to take it: let them go first instead of asking again at once.
-            await link.flush_local_senders()
+            await link.push_local_senders()
 
     def _room_from(self, ack: PutAck) -> None:
         link = self._link
@@ -533,6 +576,7 @@ class RaySender(Generic[T]):
             self._pending.clear()
         finally:
             self._pump = None
+            self._set_waiting_room(False)
             self._notify()
 
     async def _deliver(self, batch: list[T]) -> None:
@@ -549,9 +593,11 @@ class RaySender(Generic[T]):
             ack: PutAck = await call(link, put(data, count, self._id, self._stream, wait), wait)
             self._replies += 1
             if ack.status != "full":
+                self._set_waiting_room(False)
                 self._room_from(ack)
                 self._notify()
                 return
+            self._set_waiting_room(True)
             link.credit = 0
             self._notify()
             wait = link.options.poll_interval
@@ -592,6 +638,8 @@ class RaySender(Generic[T]):
         header = WireHeader(
             WIRE_SCHEMA_VERSION, MessageKind.DATA, self._link.channel_id, self._next_seq, now_ms()
         )
+        # A fresh buffer: pooling one (BufferPool) measured no faster for ~1 MiB
+        # batches, and would keep that much memory per pooled buffer.
         buffer = encode_frames(
             self._encoder,
             (DataMessage(header, items),),
@@ -613,12 +661,14 @@ class RayReceiver(Generic[T]):
 
     __slots__ = (
         "__weakref__",
+        "_acks",
         "_bad",
         "_closed",
         "_cur_seq",
         "_cur_stream",
         "_decoder",
         "_deferred",
+        "_done",
         "_eof",
         "_exclusive",
         "_expected",
@@ -631,6 +681,7 @@ class RayReceiver(Generic[T]):
         "_loop",
         "_pos",
         "_raws",
+        "_reported",
         "_stream",
         "_wake_gen",
     )
@@ -677,6 +728,9 @@ class RayReceiver(Generic[T]):
         self._closed = False
         self._exclusive = False
         self._expected: dict[int, int] = {}
+        self._done = 0  # messages of earlier batches, all delivered (or skipped)
+        self._reported = 0  # delivered count last reported to the actor
+        self._acks: set[asyncio.Task[Any]] = set()
         link.receivers.add(self)
 
     # ----------------------------------------------------------- properties
@@ -697,18 +751,9 @@ class RayReceiver(Generic[T]):
         return self._closed
 
     @property
-    def undelivered(self) -> int:
-        """Messages this receiver fetched from the actor and has not handed out yet."""
-        count = len(self._items) - self._pos + sum(entry[2] for entry in self._frames)
-        fetch = self._fetch
-        if (
-            fetch is not None
-            and fetch.done()
-            and not fetch.cancelled()
-            and fetch.exception() is None
-        ):
-            count += sum(fetch.result().counts)
-        return count
+    def delivered(self) -> int:
+        """Messages this receiver has handed out (or skipped as invalid) so far."""
+        return self._done + self._pos
 
     # ------------------------------------------------------------ receiving
 
@@ -725,6 +770,8 @@ class RayReceiver(Generic[T]):
         items = self._items
         if pos < len(items) and not self._bad and self._deferred is None and not self._closed:
             self._pos = pos + 1
+            if self._link.starved:
+                self._report_soon()
             return cast(T, items[pos])
         while True:
             item = self._next_local()
@@ -797,12 +844,13 @@ class RayReceiver(Generic[T]):
                 out.extend(items[pos:end])
                 self._pos = end
             elif self._frames and self._deferred is None:
-                self._install(*self._frames.popleft())
-                if self._deferred is not None:
-                    break
+                if not self._install(*self._frames.popleft()):
+                    break  # an error is due before the rest of the batch
             else:
                 if not self._take_done_fetch():
                     break
+        if self._link.starved:
+            self._report_soon()
         return out
 
     async def close(self) -> None:
@@ -852,7 +900,7 @@ class RayReceiver(Generic[T]):
         stats: ChannelStats | None = await call(
             link,
             link.actor.close_receiver.remote(
-                self._id, tuple(frames), tuple(streams), tuple(counts)
+                self._id, tuple(frames), tuple(streams), tuple(counts), self._stream
             ),
             0.0,
         )
@@ -902,6 +950,8 @@ class RayReceiver(Generic[T]):
         items = self._items
         if pos < len(items) and not self._bad and self._deferred is None and not self._closed:
             self._pos = pos + 1
+            if self._link.starved:
+                self._report_soon()
             return cast(T, items[pos])
         try:
             return await self.recv()
@@ -931,18 +981,42 @@ class RayReceiver(Generic[T]):
 
     # ------------------------------------------------------------ internals
 
-    async def settle(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Bring an in-flight fetch home (waking it if it waits), keeping its result.
+    async def report(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tell the actor how many messages this receiver has delivered (if it has news).
 
-        Used by ``stats()`` so that messages on their way to this receiver are
-        counted as undelivered rather than missing.
+        Fetched messages count against the channel's capacity until reported
+        delivered; ``stats()`` reports first so that its counts are exact.
         """
-        fetch = self._fetch
-        if fetch is None or fetch.done() or self._loop is not loop:
+        delivered = self.delivered
+        if delivered <= self._reported or self._loop is not loop or self._closed:
             return
-        await self._wake()
-        with contextlib.suppress(ChannelError):
-            await asyncio.shield(fetch)
+        self._reported = delivered
+        link = self._link
+        await call(link, link.actor.ack.remote(self._stream, delivered), 0.0)
+
+    def _report_soon(self) -> None:
+        """Report deliveries without waiting, one report in flight at a time.
+
+        Called when the receiver runs dry, and while a sender of this process
+        waits for room: the room this receiver made is what it waits for.
+        """
+        delivered = self.delivered
+        if delivered <= self._reported or self._acks or self._closed:
+            return
+        self._reported = delivered
+        link = self._link
+        task = asyncio.get_running_loop().create_task(
+            call(link, link.actor.ack.remote(self._stream, delivered), 0.0)
+        )
+        self._acks.add(task)  # keep it alive; errors surface on the next fetch
+        task.add_done_callback(self._ack_done)
+
+    def _ack_done(self, task: asyncio.Task[Any]) -> None:
+        self._acks.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return
+        if self.delivered > self._reported and (self._link.starved or self._fetch is not None):
+            self._report_soon()  # more was delivered while that report was on its way
 
     def _next_local(self) -> object:
         """Return the next locally available message, or ``_NOTHING``; raise what is due."""
@@ -976,6 +1050,8 @@ class RayReceiver(Generic[T]):
         if fetch is None or not fetch.done():
             return False
         self._fetch = None
+        if fetch.cancelled():  # its event loop ended while it waited
+            return False
         batch = fetch.result()
         self._accept(batch)
         return batch.status == "ok"
@@ -992,10 +1068,12 @@ class RayReceiver(Generic[T]):
                 return True  # _next_local raises end of channel
             if link.lost is not None:
                 raise ChannelLostError(link.channel_id, link.lost + self._last_seen())
+            self._drop_stale_fetch()
             fetch = self._fetch
             if fetch is None:
                 fetch = self._fetch = self._start_fetch(once=False)
             if not fetch.done():
+                self._report_soon()
                 if deadline is None:
                     await asyncio.shield(fetch)
                 else:
@@ -1016,7 +1094,8 @@ class RayReceiver(Generic[T]):
     async def _poll_now(self) -> None:
         """Fetch whatever the channel holds right now, without waiting for more."""
         link = self._link
-        await link.flush_local_senders()
+        await link.push_local_senders()
+        self._drop_stale_fetch()
         fetch = self._fetch
         if fetch is None:
             fetch = self._fetch = self._start_fetch(once=True)
@@ -1025,6 +1104,12 @@ class RayReceiver(Generic[T]):
         await asyncio.shield(fetch)
         if self._fetch is fetch and not self._closed:
             self._take_done_fetch()
+
+    def _drop_stale_fetch(self) -> None:
+        """Forget a fetch left unfinished by an event loop that has ended."""
+        fetch = self._fetch
+        if fetch is not None and not fetch.done() and self._loop is not asyncio.get_running_loop():
+            self._fetch = None
 
     async def _wake(self) -> None:
         self._wake_gen += 1
@@ -1042,9 +1127,16 @@ class RayReceiver(Generic[T]):
         get = link.actor.get_frames.remote
         wait = 0.0 if once else options.poll_interval
         while True:
-            batch: FrameBatch = await call(
-                link, get(self._id, self._stream, options.fetch_size, wait, generation), wait
-            )
+            delivered = self.delivered
+            self._reported = max(self._reported, delivered)
+            try:
+                batch: FrameBatch = await call(
+                    link,
+                    get(self._id, self._stream, options.fetch_size, wait, generation, delivered),
+                    wait,
+                )
+            except ChannelLostError as exc:
+                raise ChannelLostError(exc.channel, exc.detail + self._last_seen()) from exc
             if batch.status != "empty" or once or self._wake_gen > generation:
                 return batch
 
@@ -1060,8 +1152,11 @@ class RayReceiver(Generic[T]):
         elif status == "lost":
             raise self._link.lose(f"{batch.detail}{self._last_seen()}")
 
-    def _install(self, data: bytes, stream: int, count: int) -> None:
-        """Decode one stored entry into the current batch (errors are deferred, not raised)."""
+    def _install(self, data: bytes, stream: int, count: int) -> bool:
+        """Decode one stored entry into the current batch; False if an error is now due.
+
+        Errors are deferred, not raised: the caller may hold messages to return first.
+        """
         try:
             messages = cast(
                 "list[DataMessage[list[Any]]]",
@@ -1069,25 +1164,27 @@ class RayReceiver(Generic[T]):
             )
         except KlawWireError:
             self._install_slowly(data, stream, count)
-            return
+            return self._deferred is None and not self._bad
         if len(messages) == 1:
             items = messages[0].payload
         else:
             items = [value for message in messages for value in message.payload]
         self._set_current(items, stream, messages[0].header.seq if messages else 0)
+        return self._deferred is None
 
     def _install_slowly(self, data: bytes, stream: int, count: int) -> None:
         """Decode message by message: deliver the good ones, make the bad ones raise in turn."""
         link = self._link
         try:
-            messages = cast(
-                "list[DataMessage[list[msgspec.Raw]]]",
-                get_codec_pool().decode_frames(data, DataMessage[list[msgspec.Raw]]),
-            )
+            messages = get_codec_pool().decode_frames(data, DataMessage[list[msgspec.Raw]])
         except KlawWireError as exc:
+            seq = _peek_seq(data)
+            if seq >= 0:  # reported here, so not a gap for the sequence check
+                self._expected[stream] = max(self._expected.get(stream, 0), seq + count)
+            self._done += count  # skipped: it frees its room like delivered ones
             self._deferred = InvalidMessageError(
                 link.channel_id,
-                _peek_seq(data),
+                seq,
                 f"a batch of {count} messages could not be decoded and was skipped: {exc}",
             )
             return
@@ -1110,6 +1207,7 @@ class RayReceiver(Generic[T]):
         self._raws = raws
 
     def _set_current(self, items: list[Any], stream: int, seq: int) -> None:
+        self._done += len(self._items)  # the previous batch, delivered in full
         self._items = items
         self._pos = 0
         self._bad = {}

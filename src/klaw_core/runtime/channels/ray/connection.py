@@ -13,12 +13,16 @@ set Ray up itself, the existing connection is used as it is.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-import ray
+import ray as _ray_module
 
-from klaw_core.runtime.config import RayConfig, load_config
+from klaw_core.runtime.config import ChannelDefaults, RayConfig, load_config
 
-__all__ = ["ensure_ray", "ray_settings"]
+__all__ = ["channel_settings", "ensure_ray", "ray_settings"]
+
+# Ray's annotations are partial; its API is used dynamically (the tests check it).
+ray: Any = _ray_module
 
 
 @functools.cache
@@ -33,6 +37,22 @@ def ray_settings() -> RayConfig:
         'klaw'
     """
     return load_config().ray
+
+
+@functools.cache
+def channel_settings() -> ChannelDefaults:
+    """Return the ``[channels]`` configuration of this process (loaded once).
+
+    Ray channels take their default ``batch_size`` and ``linger_ms`` from it.
+
+    Raises:
+        ConfigError: ``klaw.toml`` or a ``KLAW_CHANNELS_*`` variable is invalid.
+
+    Example:
+        >>> channel_settings().linger_ms >= 0
+        True
+    """
+    return load_config().channels
 
 
 def ensure_ray() -> None:

@@ -18,12 +18,12 @@ import operator
 import uuid
 from typing import Any, Generic, TypeVar, overload
 
-import ray
+import ray as _ray_module
 
 from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY
 from klaw_core.runtime.channels.ray.actor import remote_actor_class
 from klaw_core.runtime.channels.ray.channel import RayReceiver, RaySender
-from klaw_core.runtime.channels.ray.connection import ensure_ray, ray_settings
+from klaw_core.runtime.channels.ray.connection import channel_settings, ensure_ray, ray_settings
 from klaw_core.runtime.channels.ray.constants import ChannelMetadata, PutAck, ReaderInfo
 from klaw_core.runtime.channels.ray.link import (
     Link,
@@ -37,12 +37,26 @@ from klaw_core.runtime.channels.ray.link import (
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.errors import ChannelClosedError
 
-__all__ = ["ACTOR_NAME_PREFIX", "RayChannel", "ray_channel"]
+__all__ = ["ACTOR_NAME_PREFIX", "RayChannel", "default_options", "ray_channel"]
 
 T = TypeVar("T")
 
+# Ray's annotations are partial; its API is used dynamically (the tests check it).
+ray: Any = _ray_module
+
 ACTOR_NAME_PREFIX = "klaw-channel:"
 """Ray actor name of a named channel: this prefix, then the channel's name."""
+
+
+def default_options() -> RayChannelOptions:
+    """Endpoint options with the configured ``channels.batch_size`` and ``channels.linger_ms``.
+
+    Example:
+        >>> default_options().batch_size == channel_settings().batch_size
+        True
+    """
+    defaults = channel_settings()
+    return RayChannelOptions(batch_size=defaults.batch_size, linger=defaults.linger_ms / 1000.0)
 
 
 def _capacity(capacity: int | None, unbounded: bool) -> int | None:
@@ -148,11 +162,46 @@ class RayChannel(Generic[T]):
             name=name,
             namespace=namespace,
             detached=detached,
-            options=options or RayChannelOptions(),
+            options=options or default_options(),
             actor_options=actor_options,
             senders=(),
             receivers=(),
         )
+
+    @classmethod
+    def create_pair(
+        cls,
+        capacity: int | None = None,
+        *,
+        value_type: object = None,
+        name: str | None = None,
+        namespace: str | None = None,
+        unbounded: bool = False,
+        detached: bool = False,
+        options: RayChannelOptions | None = None,
+        actor_options: dict[str, Any] | None = None,
+    ) -> tuple[RaySender[Any], RayReceiver[Any]]:
+        """Like :meth:`create`, and return a first sender and receiver.
+
+        Both are registered as the actor starts, so this makes no round trip:
+        it returns before the actor process is up (the first call waits for it).
+
+        Returns:
+            ``(sender, receiver)``.
+        """
+        sender_id, reader_id = new_endpoint_id(), new_endpoint_id()
+        chan = cls._create(
+            _capacity(capacity, unbounded),
+            value_type=value_type,
+            name=name,
+            namespace=namespace,
+            detached=detached,
+            options=options or default_options(),
+            actor_options=actor_options,
+            senders=(sender_id,),
+            receivers=(reader_id,),
+        )
+        return RaySender(*chan._args(sender_id)), RayReceiver(*chan._args(reader_id))
 
     @classmethod
     def _create(
@@ -247,7 +296,7 @@ class RayChannel(Generic[T]):
         except ValueError as exc:
             raise LookupError(f"no channel named {name!r} in namespace {namespace!r}") from exc
         metadata: ChannelMetadata = ray.get(actor.metadata.remote())
-        value_type = ray.get(actor.value_type.remote())
+        value_type: object = ray.get(actor.value_type.remote())
         link = get_link(
             actor,
             metadata.channel_id,
@@ -255,7 +304,7 @@ class RayChannel(Generic[T]):
             value_type=value_type,
             name=name,
             namespace=namespace,
-            options=options or RayChannelOptions(),
+            options=options or default_options(),
         )
         return cls(link)
 
@@ -387,9 +436,11 @@ def ray_channel(
         unbounded: no capacity limit.
         namespace: Ray namespace of a named channel.
         detached: a named channel outlives the job that created it.
-        batch_size: most messages per frame and actor call (default 4096).
+        batch_size: most messages per frame and actor call (default: the
+            configured ``channels.batch_size``; never more than the capacity).
         batch_bytes: target bytes per frame (default 1 MiB).
-        linger_ms: how long a partial batch waits before it is sent (default 2).
+        linger_ms: how long a partial batch waits before it is sent (default:
+            the configured ``channels.linger_ms``).
         fetch_size: most messages a receiver fetches per call (default 65536).
         poll_interval: longest wait inside one actor call, in seconds.
         reply_timeout: seconds beyond that before the actor is declared lost.
@@ -404,7 +455,11 @@ def ray_channel(
         TypeError: ``capacity`` is not an int, or ``value_type`` is defined in
             ``__main__``.
     """
-    settings: dict[str, Any] = {}
+    defaults = channel_settings()
+    settings: dict[str, Any] = {
+        "batch_size": defaults.batch_size,
+        "linger": defaults.linger_ms / 1000.0,
+    }
     for key, value in (
         ("batch_size", batch_size),
         ("batch_bytes", batch_bytes),
@@ -418,16 +473,13 @@ def ray_channel(
     if linger_ms is not None:
         settings["linger"] = linger_ms / 1000.0
     options = RayChannelOptions(**settings)
-    sender_id, reader_id = new_endpoint_id(), new_endpoint_id()
-    chan = RayChannel._create(
-        _capacity(capacity, unbounded),
+    return RayChannel.create_pair(
+        capacity,
         value_type=value_type,
         name=name,
         namespace=namespace,
+        unbounded=unbounded,
         detached=detached,
         options=options,
         actor_options=actor_options,
-        senders=(sender_id,),
-        receivers=(reader_id,),
     )
-    return RaySender(*chan._args(sender_id)), RayReceiver(*chan._args(reader_id))

@@ -32,7 +32,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import msgspec
-import ray
+import ray as _ray_module
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
 from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE
@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 R = TypeVar("R")
+
+# Ray's annotations are partial; its API is used dynamically (the tests check it).
+ray: Any = _ray_module
 
 # The local backend's reasons, so that both backends read alike.
 ALL_SENDERS_CLOSED: Final = "all senders closed"
@@ -93,7 +96,7 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
         0.002
     """
 
-    batch_size: int = 4096
+    batch_size: int = 16_384
     batch_bytes: int = 1 << 20
     linger: float = 0.002
     fetch_size: int = 65_536
@@ -131,6 +134,7 @@ class Link:
         "receivers",
         "receivers_closed",
         "senders",
+        "starved",
         "value_type",
     )
 
@@ -155,6 +159,7 @@ class Link:
         self.credit: int = _UNBOUNDED_CREDIT if capacity is None else capacity
         self.lost: str | None = None
         self.receivers_closed = False
+        self.starved = 0  # senders of this process waiting for room
         self.senders: weakref.WeakSet[RaySender[Any]] = weakref.WeakSet()
         self.receivers: weakref.WeakSet[RayReceiver[Any]] = weakref.WeakSet()
 
@@ -176,31 +181,35 @@ class Link:
             return
         self.credit = room - sum(sender.held for sender in self.senders)
 
-    async def flush_local_senders(self) -> None:
-        """Push out what senders of this process (on this event loop) still hold."""
+    async def push_local_senders(self) -> None:
+        """Send what senders of this process (on this event loop) hold, without waiting for room.
+
+        Each such sender's batch gets one answer from the actor (stored, or
+        "full" and waiting there): enough for a receiver of this process to see
+        everything sent here, and never a wait for room only a receiver can make.
+        """
         loop = asyncio.get_running_loop()
         for sender in list(self.senders):
-            await sender.drain(loop)
+            await sender.push(loop)
+
+    async def report_local_receivers(self) -> None:
+        """Have receivers of this process (on this event loop) report what they delivered."""
+        loop = asyncio.get_running_loop()
+        for receiver in list(self.receivers):
+            await receiver.report(loop)
 
     async def stats(self) -> ChannelStats:
         """Channel stats as the local backend would report them.
 
-        Local senders are flushed first; items fetched by local receivers but not
-        yet delivered are counted as buffered, not received.
+        Local senders push their batches first, and local receivers report what
+        they delivered, so that within one process the counts are exact; messages
+        a receiver fetched but has not delivered count as buffered.
         """
-        await self.flush_local_senders()
-        loop = asyncio.get_running_loop()
-        receivers = list(self.receivers)
-        for receiver in receivers:
-            await receiver.settle(loop)
+        await self.push_local_senders()
+        await self.report_local_receivers()
         stats: ChannelStats | None = await call(self, self.actor.stats.remote(), 0.0)
         if stats is None:
             raise self.lose(LOST_DETAIL)
-        held = sum(receiver.undelivered for receiver in receivers)
-        if held:
-            stats = msgspec.structs.replace(
-                stats, buffered=stats.buffered + held, received=stats.received - held
-            )
         return stats
 
 
