@@ -14,7 +14,10 @@ channel (the actor holds the call until there is room) slow the producer down.
 
 Why they prefetch. A receiver keeps one ``get_frames`` call in flight while its
 caller works through the previous batch, so the round trip overlaps with
-decoding. Each batch is decoded with one typed decoder,
+decoding. What a receiver fetched still counts against the channel's capacity
+until it reports it delivered (with its next fetch, when it runs dry, or at
+once while a sender of its own process waits for room), so the channel never
+holds more than its capacity, prefetched messages included. Each batch is decoded with one typed decoder,
 ``Decoder(DataMessage[list[T]])``: validation happens here, at the receiving
 boundary. A batch holding a value of the wrong type is decoded again message by
 message; each bad message raises :class:`~klaw_core.runtime.errors.InvalidMessageError`
@@ -673,6 +676,7 @@ class RayReceiver(Generic[T]):
         "_exclusive",
         "_expected",
         "_fetch",
+        "_fetch_size",
         "_frames",
         "_id",
         "_item_type",
@@ -731,6 +735,10 @@ class RayReceiver(Generic[T]):
         self._done = 0  # messages of earlier batches, all delivered (or skipped)
         self._reported = 0  # delivered count last reported to the actor
         self._acks: set[asyncio.Task[Any]] = set()
+        # What a receiver holds counts against the capacity: fetching at most a
+        # quarter of it at a time leaves senders room while it works.
+        fetch = link.options.fetch_size
+        self._fetch_size = fetch if capacity is None else max(1, min(fetch, capacity // 4))
         link.receivers.add(self)
 
     # ----------------------------------------------------------- properties
@@ -1132,7 +1140,7 @@ class RayReceiver(Generic[T]):
             try:
                 batch: FrameBatch = await call(
                     link,
-                    get(self._id, self._stream, options.fetch_size, wait, generation, delivered),
+                    get(self._id, self._stream, self._fetch_size, wait, generation, delivered),
                     wait,
                 )
             except ChannelLostError as exc:
