@@ -32,6 +32,9 @@ import klaw_core
 from klaw_core.runtime.channels.codec import get_buffer_pool, get_codec_pool
 from klaw_core.runtime.channels.wire import Ack, ControlMessage, DataMessage, Heartbeat
 
+# tracemalloc counts: a coverage tracer would add allocations of its own.
+pytestmark = pytest.mark.untraced
+
 compiled_only = pytest.mark.skipif(
     klaw_core.IMPLEMENTATION != "cython",
     reason="only the compiled BufferPool keeps a buffer's memory (the pure twin documents that)",

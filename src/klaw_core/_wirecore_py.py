@@ -21,7 +21,7 @@ Every read of untrusted bytes checks ``needed <= end - pos`` first.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from struct import Struct
 from types import TracebackType
@@ -442,6 +442,29 @@ def encode_into(encoder: _Encoder, message: Any, buffer: bytearray, offset: int 
     return len(buffer) - start
 
 
+def _frames(view: memoryview, max_frame_size: int) -> Iterator[tuple[int, int, int]]:
+    """Yield ``(frame start, body start, body size)`` for each frame of ``view``.
+
+    Lazy, so a caller that decodes as it goes meets the problems in stream
+    order, exactly like the compiled single loop.
+    """
+    _check_max_frame_size(max_frame_size)
+    end = len(view)
+    pos = 0
+    unpack_from = _PREFIX.unpack_from
+    while pos < end:
+        if end - pos < PREFIX_SIZE:
+            raise _truncated_prefix(end - pos, pos)
+        (size,) = unpack_from(view, pos)
+        if size > max_frame_size:
+            raise _too_large(size, max_frame_size, pos)
+        body = pos + PREFIX_SIZE
+        if size > end - body:
+            raise _truncated_body(size, end - body, pos)
+        yield pos, body, size
+        pos = body + size
+
+
 def split_frames(data: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> list[memoryview]:
     """Split a batch of frames into zero-copy views of their bodies.
 
@@ -460,24 +483,8 @@ def split_frames(data: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> lis
         >>> [bytes(v) for v in split_frames(b"\\x00\\x00\\x00\\x01a\\x00\\x00\\x00\\x00")]
         [b'a', b'']
     """
-    _check_max_frame_size(max_frame_size)
     view = _byte_view(data)
-    end = len(view)
-    pos = 0
-    frames: list[memoryview] = []
-    unpack_from = _PREFIX.unpack_from
-    while pos < end:
-        if end - pos < PREFIX_SIZE:
-            raise _truncated_prefix(end - pos, pos)
-        (size,) = unpack_from(view, pos)
-        if size > max_frame_size:
-            raise _too_large(size, max_frame_size, pos)
-        body = pos + PREFIX_SIZE
-        if size > end - body:
-            raise _truncated_body(size, end - body, pos)
-        frames.append(view[body : body + size])
-        pos = body + size
-    return frames
+    return [view[body : body + size] for _, body, size in _frames(view, max_frame_size)]
 
 
 def decode_frames(
@@ -508,27 +515,14 @@ def decode_frames(
         >>> decode_frames(b"\\x00\\x00\\x00\\x01\\x07", msgspec.msgpack.Decoder(int))
         [7]
     """
-    _check_max_frame_size(max_frame_size)
     view = _byte_view(data)
-    end = len(view)
-    pos = 0
     out: list[Any] = []
     decode = decoder.decode
-    unpack_from = _PREFIX.unpack_from
-    while pos < end:
-        if end - pos < PREFIX_SIZE:
-            raise _truncated_prefix(end - pos, pos)
-        (size,) = unpack_from(view, pos)
-        if size > max_frame_size:
-            raise _too_large(size, max_frame_size, pos)
-        body = pos + PREFIX_SIZE
-        if size > end - body:
-            raise _truncated_body(size, end - body, pos)
+    for pos, body, size in _frames(view, max_frame_size):
         try:
             out.append(decode(view[body : body + size]))
         except (ValueError, RecursionError) as exc:  # msgspec errors are ValueErrors
             raise _payload_error(exc, pos) from exc
-        pos = body + size
     return out
 
 

@@ -108,17 +108,21 @@ async def cancellation_run(
     senders = [tx, tx.clone()]
     receivers = [rx, rx.clone()]
     tally = Tally(len(receivers))
-    async with asyncio.timeout(120):
-        await asyncio.gather(
-            *(
-                produce(s, i, per_producer, random.Random(rng.random()), tally)
-                for i, s in enumerate(senders)
-            ),
-            *(
-                consume(r, i, random.Random(rng.random()), tally, polls)
-                for i, r in enumerate(receivers)
-            ),
-        )
+    try:
+        async with asyncio.timeout(240):
+            await asyncio.gather(
+                *(
+                    produce(s, i, per_producer, random.Random(rng.random()), tally)
+                    for i, s in enumerate(senders)
+                ),
+                *(
+                    consume(r, i, random.Random(rng.random()), tally, polls)
+                    for i, r in enumerate(receivers)
+                ),
+            )
+    except TimeoutError:
+        got = [len(bag) for bag in tally.received]
+        pytest.fail(f"stuck: received {got} of {2 * per_producer}, {tally.timeouts} timeouts")
     everything = sorted(item for bag in tally.received for item in bag)
     expected = sorted(i * STRIDE + s for i in range(len(senders)) for s in range(per_producer))
     missing = sorted(set(expected) - set(everything))
@@ -133,23 +137,17 @@ async def cancellation_run(
     return tally
 
 
-# The Ray runs leave out try_recv and recv_batch(timeout=0): see
-# test_ray_try_recv_does_not_wait_for_room below (they can hang on a full channel).
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_cancellation_loses_and_duplicates_nothing(backend: str, seed: int) -> None:
     count = 3_000 if backend == "local" else 300
-    await cancellation_run(backend, seed, count, capacity=4, polls=backend == "local")
+    await cancellation_run(backend, seed, count, capacity=4)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(10, 15))
 async def test_cancellation_loses_and_duplicates_nothing_long(backend: str, seed: int) -> None:
     count = 50_000 if backend == "local" else 3_000
-    await cancellation_run(
-        backend, seed, count, capacity=rng_capacity(seed), polls=backend == "local"
-    )
+    await cancellation_run(backend, seed, count, capacity=rng_capacity(seed))
 
 
 def rng_capacity(seed: int) -> int:

@@ -138,7 +138,7 @@ class ChannelDefaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
     capacity: ChannelCapacity = 10_000
     unbounded: bool = False
     timeout: TimeoutSeconds = 30.0
-    batch_size: BatchSize = 4096
+    batch_size: BatchSize = 16_384
     linger_ms: _LingerMs = 2.0
 
 

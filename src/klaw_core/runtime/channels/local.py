@@ -36,7 +36,7 @@ import sys
 from collections import deque
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 from klaw_core.result import Err, Ok, Result
 from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY
@@ -162,7 +162,73 @@ class _ChannelState(Generic[T]):
         )
 
 
-class LocalSender(Generic[T]):
+class _LocalEndpoint(Generic[T]):
+    """What both ends share: the channel state, the closed flag, and the
+    lifecycle (``clone``, ``close``, ``stats``, ``async with``). A subclass
+    names its side (``_side_closed``) and how closing it affects the other side
+    (``_release``)."""
+
+    __slots__ = ("_closed", "_state")
+
+    _side_closed: ClassVar[str]
+
+    def __init__(self, state: _ChannelState[T]) -> None:
+        self._state = state
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once this endpoint is closed."""
+        return self._closed
+
+    def _release(self) -> None:
+        """Drop this endpoint from the channel's count and wake who must notice."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Close this endpoint (idempotent); tasks blocked on it see the close."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+
+    def clone(self) -> Self:
+        """Return a new open endpoint of the same kind on the same channel.
+
+        Raises:
+            ChannelClosedError: this endpoint is closed.
+        """
+        if self._closed:
+            raise ChannelClosedError(self._side_closed)
+        clone = type(self)(self._state)
+        clone._join()
+        return clone
+
+    def _join(self) -> None:
+        """Count this new endpoint in the channel."""
+        raise NotImplementedError
+
+    async def stats(self) -> ChannelStats:
+        """Return a snapshot of the channel's counters."""
+        return self._state.snapshot()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        status = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {status} {self._state.describe()}>"
+
+
+class LocalSender(_LocalEndpoint[T]):
     """The sending end of an in-process channel (implements :class:`~.protocols.Sender`).
 
     Create with :func:`klaw_core.runtime.channels.channel` (or
@@ -182,16 +248,9 @@ class LocalSender(Generic[T]):
         [1, 2]
     """
 
-    __slots__ = ("_closed", "_state")
+    __slots__ = ()
 
-    def __init__(self, state: _ChannelState[T]) -> None:
-        self._state = state
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        """True once this endpoint is closed."""
-        return self._closed
+    _side_closed = _SENDER_CLOSED
 
     async def send(self, value: T) -> None:
         """Send ``value``, waiting while the channel is full.
@@ -282,11 +341,11 @@ class LocalSender(Generic[T]):
     async def flush(self) -> None:
         """Do nothing: an in-process channel holds no local batch."""
 
-    async def close(self) -> None:
-        """Close this sender (idempotent); the last one to close ends the channel after the buffer drains."""
-        if self._closed:
-            return
-        self._closed = True
+    def _join(self) -> None:
+        self._state.senders += 1
+
+    def _release(self) -> None:
+        # The last sender to close ends the channel once the buffer drains.
         state = self._state
         state.senders -= 1
         if not state.senders:
@@ -294,38 +353,8 @@ class LocalSender(Generic[T]):
         # A task of this endpoint may be blocked in send(): let it see the close.
         _wake_all(state.send_waiters)
 
-    def clone(self) -> Self:
-        """Return a new open sender on the same channel.
 
-        Raises:
-            ChannelClosedError: this sender is closed.
-        """
-        if self._closed:
-            raise ChannelClosedError(_SENDER_CLOSED)
-        self._state.senders += 1
-        return type(self)(self._state)
-
-    async def stats(self) -> ChannelStats:
-        """Return a snapshot of the channel's counters."""
-        return self._state.snapshot()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def __repr__(self) -> str:
-        status = "closed" if self._closed else "open"
-        return f"<{type(self).__name__} {status} {self._state.describe()}>"
-
-
-class LocalReceiver(Generic[T]):
+class LocalReceiver(_LocalEndpoint[T]):
     """The receiving end of an in-process channel (implements :class:`~.protocols.Receiver`).
 
     ``async for item in receiver`` runs until end of channel; ``clone()`` for
@@ -343,16 +372,9 @@ class LocalReceiver(Generic[T]):
         [0, 1, 2, 3, 4]
     """
 
-    __slots__ = ("_closed", "_state")
+    __slots__ = ()
 
-    def __init__(self, state: _ChannelState[T]) -> None:
-        self._state = state
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        """True once this endpoint is closed."""
-        return self._closed
+    _side_closed = _RECEIVER_CLOSED
 
     async def recv(self) -> T:
         """Receive the next item, waiting while the channel is empty.
@@ -450,32 +472,17 @@ class LocalReceiver(Generic[T]):
         if not self._state.buffer and not self._state.senders:
             raise ChannelClosedError(_ALL_SENDERS_CLOSED)
 
-    async def close(self) -> None:
-        """Close this receiver (idempotent); when the last one closes, sends fail."""
-        if self._closed:
-            return
-        self._closed = True
+    def _join(self) -> None:
+        self._state.receivers += 1
+
+    def _release(self) -> None:
+        # When the last receiver closes, sends fail.
         state = self._state
         state.receivers -= 1
         if not state.receivers:
             _wake_all(state.send_waiters)
         # A task of this endpoint may be blocked in recv(): let it see the close.
         _wake_all(state.recv_waiters)
-
-    def clone(self) -> Self:
-        """Return a new open receiver on the same channel.
-
-        Raises:
-            ChannelClosedError: this receiver is closed.
-        """
-        if self._closed:
-            raise ChannelClosedError(_RECEIVER_CLOSED)
-        self._state.receivers += 1
-        return type(self)(self._state)
-
-    async def stats(self) -> ChannelStats:
-        """Return a snapshot of the channel's counters."""
-        return self._state.snapshot()
 
     def __aiter__(self) -> Self:
         return self
@@ -496,21 +503,6 @@ class LocalReceiver(Generic[T]):
         if state.send_waiters:
             _wake_one(state.send_waiters)
         return item
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def __repr__(self) -> str:
-        status = "closed" if self._closed else "open"
-        return f"<{type(self).__name__} {status} {self._state.describe()}>"
 
 
 def local_channel(
