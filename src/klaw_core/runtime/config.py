@@ -135,7 +135,7 @@ class ChannelDefaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
         linger_ms: how long a Ray sender waits for a batch to fill before flushing.
     """
 
-    capacity: ChannelCapacity = 10_000
+    capacity: ChannelCapacity = 65_536
     unbounded: bool = False
     timeout: TimeoutSeconds = 30.0
     batch_size: BatchSize = 16_384
@@ -189,7 +189,7 @@ class KlawConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
 
     Example:
         >>> KlawConfig().channels.capacity
-        10000
+        65536
         >>> msgspec.structs.replace(KlawConfig(), ray=RayConfig(address="auto")).ray.address
         'auto'
     """
