@@ -18,6 +18,7 @@ from types import ModuleType
 import pytest
 
 from klaw_core._env import env_flag
+from ray_support import HAVE_RAY
 
 TWINS = ("cython", "python")
 
@@ -50,9 +51,6 @@ def compiled() -> ModuleType:
 def pure() -> ModuleType:
     """The pure-Python twin."""
     return import_twin("python")
-
-
-HAVE_RAY = importlib.util.find_spec("ray") is not None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -29,6 +29,7 @@ from klaw_core.runtime.channels.wire import (
     Heartbeat,
     WireError,
 )
+from ray_support import HAVE_RAY
 
 SRC = Path(klaw_core.__file__).resolve().parents[1]
 
@@ -486,7 +487,7 @@ def test_demo_with_unreachable_ray_address(tmp_path: Path) -> None:
 
 
 @pytest.mark.ray
-@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
+@pytest.mark.skipif(not HAVE_RAY, reason="Ray is not installed")
 def test_demo_prints_the_throughput_table(tmp_path: Path) -> None:
     result = klaw(
         "demo",

@@ -42,6 +42,7 @@ from typing import Any
 import pytest
 
 from klaw_core._env import env_flag
+from ray_support import HAVE_RAY
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -50,7 +51,7 @@ PACKAGE = SRC / "klaw_core"
 
 SKIP_MARKER = "<!-- skip-test -->"
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-HAVE_RAY = importlib.util.find_spec("ray") is not None
+
 RAY_USE = re.compile(r"""backend\s*=\s*["']ray["']|^\s*(?:import|from)\s+ray\b""", re.M)
 
 

@@ -154,7 +154,8 @@ def format_report(report: DemoReport) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print the table."""
     config = load_config(args.config)
-    if importlib.util.find_spec("ray") is None:
+    ray_spec = importlib.util.find_spec("ray")
+    if ray_spec is None or ray_spec.origin is None:  # origin None: a leftover directory
         raise CommandError("klaw demo needs Ray: pip install 'klaw-core[ray]'")
     capacity = (
         "unbounded"

@@ -314,3 +314,12 @@ def test_threads_share_one_pool() -> None:
         sys.setswitchinterval(old)
     assert errors == []
     assert counts == [per_thread] * threads_n
+
+
+def test_encode_frames_refuses_what_its_own_decode_frames_would_reject() -> None:
+    pool = CodecPool(max_frame_size=16)
+    buf = pool.encode_frames([b"ok"])
+    kept = bytes(buf)
+    with pytest.raises(FrameTooLarge):
+        pool.encode_frames([b"x" * 40], buf)
+    assert bytes(buf) == kept

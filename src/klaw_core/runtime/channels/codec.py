@@ -336,7 +336,8 @@ class CodecPool(Generic[E]):
 
         Raises:
             TypeError: a message holds something msgspec cannot encode.
-            FrameTooLarge: an encoded message does not fit a 4-byte length.
+            FrameTooLarge: a message encodes to more than this pool's ``max_frame_size``
+                (the buffer keeps the frames before it).
 
         Example:
             >>> from klaw_core.runtime.channels.wire import Ack
@@ -345,7 +346,9 @@ class CodecPool(Generic[E]):
             >>> [m.acked_seq for m in pool.decode_frames(batch)]
             [1, 2]
         """
-        return _wirecore.encode_frames(self._encoder, messages, buffer)
+        return _wirecore.encode_frames(
+            self._encoder, messages, buffer, max_frame_size=self._max_frame_size
+        )
 
     @overload
     def decode_frames(self, data: Buffer, type: None = None) -> list[E]: ...

@@ -7,6 +7,6 @@ which the Ray workers import by name.
 
 from __future__ import annotations
 
-import importlib.util
+from ray_support import HAVE_RAY
 
-collect_ignore_glob = [] if importlib.util.find_spec("ray") else ["test_*.py"]
+collect_ignore_glob = [] if HAVE_RAY else ["test_*.py"]
