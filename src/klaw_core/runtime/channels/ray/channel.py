@@ -115,7 +115,34 @@ def _closed_error(ack_detail: str, default: str) -> ChannelClosedError:
     return ChannelClosedError(ack_detail or default)
 
 
-class RaySender(Generic[T]):
+class _RayEndpoint:
+    """What both Ray endpoints share: ``async with`` closes, and pickling
+    rebuilds the endpoint by its public class from its link and id."""
+
+    __slots__ = ()
+
+    _link: Link
+    _id: int
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), _restore_args(self._link, self._id))
+
+
+class RaySender(_RayEndpoint, Generic[T]):
     """The sending end of a Ray channel (implements :class:`~..protocols.ReferenceSender`).
 
     Create with ``channel(backend="ray", ...)`` or :class:`~.factory.RayChannel`;
@@ -403,20 +430,6 @@ class RaySender(Generic[T]):
         """
         return await self._link.stats()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), _restore_args(self._link, self._id))
-
     def __repr__(self) -> str:
         status = "closed" if self._closed else "open"
         return (
@@ -652,7 +665,7 @@ class RaySender(Generic[T]):
         return bytes(buffer)
 
 
-class RayReceiver(Generic[T]):
+class RayReceiver(_RayEndpoint, Generic[T]):
     """The receiving end of a Ray channel (implements :class:`~..protocols.ReferenceReceiver`).
 
     Create with ``channel(backend="ray", ...)`` or :class:`~.factory.RayChannel`;
@@ -965,20 +978,6 @@ class RayReceiver(Generic[T]):
             return await self.recv()
         except ChannelClosedError:
             raise StopAsyncIteration from None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), _restore_args(self._link, self._id))
 
     def __repr__(self) -> str:
         status = "closed" if self._closed else "open"
