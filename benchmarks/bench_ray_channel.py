@@ -25,7 +25,7 @@ directory on ``PYTHONPATH``) rather than defining types in ``__main__``.
 
     RAY_AUTH_MODE=disabled python benchmarks/bench_ray_channel.py [--items 500000]
         [--rounds 3] [--chunk 4096] [--batch-size 16384] [--queue-items 1000]
-        [--capacity 65536]
+        [--capacity 131072]
 """
 
 from __future__ import annotations
@@ -192,6 +192,68 @@ def run_queue(ray: Any, items: int, chunk: int, capacity: int) -> float:
     return total / (end - checker.first_at)
 
 
+# ------------------------------------------------------------------ ceiling: Ray alone
+
+
+class Relay:
+    """A plain async actor that stores and hands out ``bytes``: Ray's own data path, nothing else.
+
+    The ceiling for any design that carries the bytes through one actor, as
+    klaw's channel does: no encoding, decoding, header checks or accounting.
+    """
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.ready = asyncio.Event()
+
+    async def put(self, frame: bytes) -> None:
+        self.frames.append(frame)
+        self.ready.set()
+
+    async def get(self) -> list[bytes]:
+        await self.ready.wait()
+        out, self.frames = self.frames, []
+        self.ready.clear()
+        return out
+
+
+def relay_produce(relay: Any, frames: int, frame: bytes, in_flight: int) -> int:
+    """Body of a producer task: put ``frames`` copies of ``frame``, ``in_flight`` calls at most."""
+    import ray
+
+    pending: list[Any] = []
+    for _ in range(frames):
+        pending.append(relay.put.remote(frame))
+        if len(pending) >= in_flight:
+            ray.get(pending.pop(0))
+    ray.get(pending)
+    return frames
+
+
+def run_relay(ray: Any, items: int, frame_batch: int, capacity: int) -> float:
+    """msg/s-equivalent of Ray relaying klaw's frames (``frame_batch`` messages each)."""
+    from klaw_core.runtime.channels.framing import pack_frame
+    from klaw_core.runtime.channels.wire import DataMessage
+
+    message = DataMessage.new(make_messages(0, frame_batch), channel_id="bench")
+    frame = pack_frame(msgspec.msgpack.encode(message))  # what a klaw sender puts
+    relay = ray.remote(Relay).remote()
+    ray.get(relay.put.remote(b""))
+    ray.get(relay.get.remote())
+    frames = max(1, items // frame_batch)
+    in_flight = max(1, capacity // frame_batch // PRODUCERS)
+    task = ray.remote(relay_produce)
+    refs = [task.remote(relay, frames, frame, in_flight) for _ in range(PRODUCERS)]
+    got = ray.get(relay.get.remote())  # the clock starts at the first arrival
+    first, counted = time.perf_counter(), 0
+    while len(got) + counted < PRODUCERS * frames:
+        counted += len(ray.get(relay.get.remote()))
+    end = time.perf_counter()
+    ray.get(refs)
+    ray.kill(relay)
+    return counted * frame_batch / (end - first)
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -200,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=500_000, help="messages per producer")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=4096, help="batch size (send_batch, Queue)")
-    parser.add_argument("--capacity", type=int, default=65_536)
+    parser.add_argument("--capacity", type=int, default=131_072)
     parser.add_argument(
         "--batch-size", type=int, default=16_384, help="klaw sender: messages per frame"
     )

@@ -1004,7 +1004,7 @@ def section_ray(s: Settings, report: Report) -> None:
     # chunk: what a producer hands to send_batch / put_nowait_batch; frame: the
     # klaw sender's batch_size (messages per frame and actor call), the library
     # default, then bigger; the Queue also gets the bigger batch.
-    capacity, chunk, big = 65_536, 4096, 16_384
+    capacity, chunk, big = 131_072, 4096, 65_536
     frame = load_config().channels.batch_size  # what channel() uses when not told
     here = str(Path(__file__).resolve().parent)
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
@@ -1031,6 +1031,7 @@ def section_ray(s: Settings, report: Report) -> None:
         f"klaw send / async for, batch_size {big:,}": (klaw(big, False), items),
         f"klaw send_batch / recv_batch, batch_size {big:,}": (klaw(big, True), items),
         f"Queue put_nowait_batch / get_nowait_batch, batch {big:,}": (queue(big), items),
+        RELAY: (lambda n: brc.run_relay(ray, n, frame, capacity), items),
     }
     names = list(runs)
     rates: dict[str, list[float]] = {name: [] for name in names}
@@ -1112,6 +1113,23 @@ def section_ray(s: Settings, report: Report) -> None:
                 {"ratio": r},
             )
         )
+    # The ceiling: Ray alone relaying the same frames through one actor. 10x the
+    # Queue batch API needs this much, before any encoding or decoding.
+    need = 10 * med["Queue put_nowait_batch / get_nowait_batch"]
+    share = paired("klaw send_batch / recv_batch", RELAY)
+    report.add(
+        Figure(
+            "ray.relay_ceiling",
+            f"ceiling: Ray {V['ray']} alone relaying the same {frame:,}-message frames "
+            "(bytes, 2 producer tasks -> plain async actor -> driver)",
+            f"{med[RELAY]:,.0f} msg/s equivalent; klaw send_batch reaches {share:.0%} of it; "
+            f"10x the Queue batch API would need {need:,.0f} msg/s "
+            f"({need / med[RELAY]:.0%} of the ceiling)",
+            "",
+            None,
+            {"msg_per_s": med[RELAY], "klaw_share": share, "needed_for_10x": need},
+        )
+    )
     queue_big = f"Queue put_nowait_batch / get_nowait_batch, batch {big:,}"
     for api, name in (("batch", "klaw send_batch / recv_batch"), ("item", "klaw send / async for")):
         tuned = f"{name}, batch_size {big:,}"
@@ -1133,6 +1151,8 @@ def section_ray(s: Settings, report: Report) -> None:
             )
         )
 
+
+RELAY = "Ray alone: bytes relay through one actor (ceiling)"
 
 #: Generous seconds per million messages for one Ray run (the slowest, the
 #: Queue batch API, moves ~100k msg/s on 2 cores).

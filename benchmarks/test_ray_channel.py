@@ -22,7 +22,7 @@ from klaw_core.runtime.config import load_config  # noqa: E402
 
 ITEMS = 100_000  # per producer
 QUEUE_ITEMS = 500  # per producer, for put/get (one actor call each)
-CAPACITY = 65_536
+CAPACITY = 131_072
 
 
 @pytest.fixture(scope="module")

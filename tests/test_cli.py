@@ -503,7 +503,7 @@ def test_demo_prints_the_throughput_table(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        "Throughput: 2 producers -> 1 consumer, capacity 65,536, batches of 16,384; "
+        "Throughput: 2 producers -> 1 consumer, capacity 131,072, batches of 16,384; "
         "Ray: local (started by klaw demo)"
     )
     rows = lines[3:7]

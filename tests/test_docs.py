@@ -25,6 +25,7 @@ Three checks keep the docs honest:
 
 from __future__ import annotations
 
+import ast
 import doctest
 import importlib
 import importlib.util
@@ -33,6 +34,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -437,6 +439,108 @@ def test_public_names_have_docstrings(module_name: str) -> None:
     module = _import_for_docs(module_name)
     missing = list(_undocumented(module))
     assert not missing, f"public names without a docstring: {missing}"
+
+
+def _section(name: str) -> re.Pattern[str]:
+    return re.compile(rf"^[ \t]*{name}:[ \t]*$", re.M)
+
+
+_ARGS, _RETURNS, _YIELDS, _RAISES = (_section(n) for n in ("Args", "Returns", "Yields", "Raises"))
+_NOTHING_RETURNED = ("None", "NoReturn", "Never", "typing.NoReturn", "typing.Never")
+
+
+def _raises_directly(fn: Any) -> bool:
+    """Whether ``fn``'s own body (not a nested function) raises an exception it names."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    body = tree.body[0]
+    pending: list[ast.AST] = list(ast.iter_child_nodes(body))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if not (isinstance(exc, ast.Name) and exc.id == "NotImplementedError"):
+                return True
+        pending.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _routine_gaps(qualname: str, fn: Any, *, needs_example: bool) -> Iterator[str]:
+    """The Google sections a routine's docstring lacks: Args, Returns, Raises, Example."""
+    doc = inspect.getdoc(fn) or ""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # pragma: no cover - every public routine is Python
+        return
+    # Private parameters (Ray adds ``_ray_trace_ctx`` to an actor's methods) are not documented.
+    documented = [p for p in signature.parameters if p not in ("self", "cls") and p[:1] != "_"]
+    if documented and not _ARGS.search(doc):
+        yield f"{qualname}: Args"
+    returned = signature.return_annotation
+    nothing = returned in (None, type(None), inspect.Signature.empty) or (
+        str(returned) in _NOTHING_RETURNED
+    )
+    if not nothing and not (_RETURNS.search(doc) or _YIELDS.search(doc)):
+        yield f"{qualname}: Returns"
+    if _raises_directly(fn) and not _RAISES.search(doc):
+        yield f"{qualname}: Raises"
+    if needs_example and ">>>" not in doc:
+        yield f"{qualname}: Example"
+
+
+def _incomplete(module: types.ModuleType) -> Iterator[str]:
+    """Public names whose docstring lacks a section the reference promises.
+
+    Each class and function a public module exports (and defines, here or in a
+    private module) has an example; each public function and method documents
+    its parameters (``Args:``), what it returns (``Returns:``/``Yields:``) and,
+    when its own body raises, what (``Raises:``). Properties are described by
+    their one paragraph.
+    """
+    for name in getattr(module, "__all__", ()):
+        obj = getattr(module, name)
+        home = getattr(obj, "__module__", None) or ""
+        if home != module.__name__ and not any(p.startswith("_") for p in home.split(".")):
+            continue  # checked in the module that defines it
+        qualname = f"{module.__name__}.{name}"
+        if inspect.isclass(obj):
+            if ">>>" not in (inspect.getdoc(obj) or ""):
+                yield f"{qualname}: Example"
+            for attr, value in vars(obj).items():
+                if isinstance(value, (staticmethod, classmethod)):
+                    value = value.__func__
+                if not attr.startswith("_") and inspect.isfunction(value):
+                    yield from _routine_gaps(f"{qualname}.{attr}", value, needs_example=False)
+        elif inspect.isroutine(obj):
+            yield from _routine_gaps(qualname, obj, needs_example=True)
+
+
+@pytest.mark.parametrize("module_name", [_module_param(n) for n in public_modules()])
+def test_public_docstrings_are_complete(module_name: str) -> None:
+    module = _import_for_docs(module_name)
+    missing = list(_incomplete(module))
+    assert not missing, "docstring sections missing:\n  " + "\n  ".join(missing)
+
+
+def test_completeness_check_finds_gaps() -> None:
+    """The checker itself: a bare function is reported for each missing section."""
+
+    def bare(x: int) -> int:
+        """Double."""
+        if x < 0:
+            raise ValueError(x)
+        return 2 * x
+
+    assert list(_routine_gaps("bare", bare, needs_example=True)) == [
+        "bare: Args",
+        "bare: Returns",
+        "bare: Raises",
+        "bare: Example",
+    ]
 
 
 # --------------------------------------------------------------------------- generated tables

@@ -70,6 +70,13 @@ class DemoEvent(msgspec.Struct, frozen=True, gc=False):
         seq: the producer's sequence number, from 0 within one pipeline.
         sensor: which sensor.
         value: the reading.
+
+    Example:
+        >>> event = DemoEvent(producer=1, seq=0, sensor="sensor-0", value=0.5)
+        >>> event.producer, event.seq
+        (1, 0)
+        >>> msgspec.msgpack.decode(msgspec.msgpack.encode(event), type=DemoEvent) == event
+        True
     """
 
     producer: int
@@ -84,6 +91,13 @@ def _event(producer: int, seq: int) -> DemoEvent:
 
 def split_evenly(total: int, parts: int) -> list[int]:
     """Split ``total`` into ``parts`` counts that differ by at most one.
+
+    Args:
+        total: the count to share out, 0 or more.
+        parts: how many shares, at least 1.
+
+    Returns:
+        ``parts`` counts summing to ``total``, the larger ones first.
 
     Example:
         >>> split_evenly(10, 3)
@@ -100,6 +114,11 @@ class RunResult(msgspec.Struct, frozen=True):
         api: the calls used on each side.
         messages: messages delivered (and checked).
         seconds: wall time from dispatch to the last message received.
+
+    Example:
+        >>> run = RunResult("klaw Ray channel", "send_batch / recv_batch", 200_000, 0.25)
+        >>> run.messages, run.rate
+        (200000, 800000.0)
     """
 
     transport: str
@@ -114,7 +133,24 @@ class RunResult(msgspec.Struct, frozen=True):
 
 
 class DemoReport(msgspec.Struct, frozen=True):
-    """Everything ``klaw demo`` prints: the runs, the settings, the versions."""
+    """Everything ``klaw demo`` prints: the runs, the settings, the versions.
+
+    Attributes:
+        runs: the timed runs, klaw channel first, then ``ray.util.queue.Queue``.
+        producers: producer actors used.
+        capacity: channel and queue capacity; ``None`` when unbounded.
+        batch_size: ``channels.batch_size``: messages a sender packs into one call.
+        ray: the configured address, ``"local (started by klaw demo)"`` or
+            ``"already connected"``.
+        versions: name to version of klaw-core (and its wire core), msgspec,
+            Ray and Python.
+
+    Example:
+        >>> run = RunResult("klaw Ray channel", "send / async for", 2_000, 0.5)
+        >>> report = DemoReport((run,), 2, 65_536, 16_384, "local", {"Python": "3.11.7"})
+        >>> report.runs[0].rate, report.capacity
+        (4000.0, 65536)
+    """
 
     runs: tuple[RunResult, ...]
     producers: int
@@ -133,6 +169,24 @@ class DemoProducer:
     Used as ``ray.remote(DemoProducer)`` (an async actor: the channel API is
     async). Sequence numbers restart at 0 for each pipeline name, so the
     consumer can check every pipeline independently.
+
+    Args:
+        index: this producer's number, stamped on every event as ``producer``.
+
+    Example:
+        The class is plain Python; here it feeds a local channel, no Ray needed:
+
+        >>> import asyncio
+        >>> from klaw_core.runtime.channels import channel
+        >>> async def main():
+        ...     tx, rx = channel(16, value_type=DemoEvent)
+        ...     producer = DemoProducer(3)
+        ...     await producer.attach(tx)
+        ...     await producer.send(4, batch=2)
+        ...     await producer.close()  # the only sender: the channel ends
+        ...     return [(event.producer, event.seq) async for event in rx]
+        >>> asyncio.run(main())
+        [(3, 0), (3, 1), (3, 2), (3, 3)]
     """
 
     def __init__(self, index: int) -> None:
@@ -141,7 +195,15 @@ class DemoProducer:
         self._next: dict[str, int] = {}
 
     async def attach(self, sender: Sender[DemoEvent]) -> int:
-        """Keep ``sender`` (a clone for this producer) and return this process id."""
+        """Keep ``sender`` for :meth:`send` and :meth:`close`.
+
+        Args:
+            sender: this producer's own clone of the channel's sender; the
+                producer closes it in :meth:`close`.
+
+        Returns:
+            The id of the process this producer runs in (one per actor).
+        """
         import os
 
         self._sender = sender
@@ -153,7 +215,20 @@ class DemoProducer:
         return range(start, start + count)
 
     async def send(self, count: int, batch: int | None) -> int:
-        """Send ``count`` events: ``send_batch`` in chunks of ``batch``, or ``send`` each."""
+        """Send ``count`` events: ``send_batch`` in chunks of ``batch``, or ``send`` each.
+
+        Args:
+            count: events to send; their sequence numbers continue from the
+                previous call's.
+            batch: events per ``send_batch`` call, or ``None`` for one
+                ``send`` per event.
+
+        Returns:
+            ``count``, once every event is flushed into the channel.
+
+        Raises:
+            RuntimeError: no sender was attached with :meth:`attach`.
+        """
         sender = self._sender
         if sender is None:
             raise RuntimeError("attach() a sender first")
@@ -179,6 +254,17 @@ class DemoProducer:
 
         ``Queue.put_nowait_batch`` blocks in ``ray.get``, which must not run on
         this actor's event loop, so the batch path awaits the very call it makes.
+
+        Args:
+            queue: the ``ray.util.queue.Queue`` to fill.
+            count: events to put; their sequence numbers continue from the
+                previous call's with the same ``batch`` mode.
+            batch: events per ``put_nowait_batch`` call, retried every
+                millisecond while the queue is full; ``None`` for one
+                ``put_async`` per event.
+
+        Returns:
+            ``count``, once every event is in the queue.
         """
         full: Any = importlib.import_module("ray.util.queue").Full
         seqs = self._seqs("queue-batch" if batch else "queue-item", count)
@@ -452,6 +538,11 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
     ``ray.init`` retries an unreachable address for minutes; one TCP connect
     says the same in seconds. Other forms (``"auto"``) are left to Ray.
 
+    Args:
+        address: the Ray address; only ``host:port`` and ``ray://host:port``
+            (IPv6 hosts in brackets) are checked.
+        timeout: seconds to wait for the TCP connection.
+
     Raises:
         ConnectionError: nothing accepts connections there.
 
@@ -512,8 +603,28 @@ def run_demo(
         The :class:`DemoReport`.
 
     Raises:
+        ValueError: ``messages`` or ``producers`` is below 1, or ``queue_items`` below 0.
         ImportError: Ray is not installed.
+        ConnectionError: ``config.ray.address`` names a ``host:port`` that does
+            not answer (see :func:`check_reachable`).
         RuntimeError: a message was lost, duplicated or reordered, or a producer failed.
+
+    Example:
+        A run starts Ray (or uses the one already connected) and takes seconds:
+
+        >>> from klaw_core.runtime.config import load_config
+        >>> report = run_demo(load_config(), messages=20_000)  # doctest: +SKIP
+        >>> [(run.transport, run.api) for run in report.runs]  # doctest: +SKIP
+        [('klaw Ray channel', 'send_batch / recv_batch'), ('klaw Ray channel', 'send / async for'),
+         ('ray.util.queue.Queue', 'put_nowait_batch / get_nowait_batch'),
+         ('ray.util.queue.Queue', 'put / get')]
+
+        Arguments are checked before Ray is touched:
+
+        >>> run_demo(KlawConfig(), producers=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: messages and producers must be >= 1, queue_items >= 0
     """
     if messages < 1 or producers < 1 or queue_items < 0:
         raise ValueError("messages and producers must be >= 1, queue_items >= 0")

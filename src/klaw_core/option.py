@@ -51,68 +51,173 @@ class Some(msgspec.Struct, Generic[T_co], frozen=True):
     value: T_co
 
     def is_some(self) -> Literal[True]:
-        """Return True: a value is present."""
+        """Return True: a value is present.
+
+        Returns:
+            ``True``; ``Nothing().is_some()`` returns ``False``.
+        """
         return True
 
     def is_none(self) -> Literal[False]:
-        """Return False: a value is present."""
+        """Return False: a value is present.
+
+        Returns:
+            ``False``; ``Nothing().is_none()`` returns ``True``.
+        """
         return False
 
     def unwrap(self) -> T_co:
-        """Return the value."""
+        """Return the value; ``Nothing.unwrap()`` raises :class:`UnwrapError` instead.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
     def expect(self, message: str) -> T_co:
-        """Return the value (``message`` is only used by ``Nothing.expect``)."""
+        """Return the value; ``Nothing.expect()`` raises with ``message`` instead.
+
+        Args:
+            message: what ``Nothing.expect`` puts in its :class:`UnwrapError`; unused here.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
     def unwrap_or(self, default: object) -> T_co:
-        """Return the value (``default`` is for ``Nothing``)."""
+        """Return the value, ignoring ``default``.
+
+        Args:
+            default: what ``Nothing.unwrap_or`` returns instead; unused here.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
     def unwrap_or_else(self, op: Callable[[], object]) -> T_co:
-        """Return the value (``op`` is for ``Nothing``)."""
+        """Return the value without calling ``op``.
+
+        Args:
+            op: ``Nothing.unwrap_or_else`` calls it to compute a value; never
+                called here.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
     def map(self, op: Callable[[T_co], U]) -> Some[U]:
-        """Return ``Some(op(value))``."""
+        """Transform the value.
+
+        Args:
+            op: called with the value; its result becomes the new value, even
+                when it is ``None``.
+
+        Returns:
+            ``Some(op(value))``; ``Nothing.map`` returns ``Nothing()``.
+        """
         return Some(op(self.value))
 
     def map_or(self, default: object, op: Callable[[T_co], U]) -> U:
-        """Return ``op(value)``."""
+        """Return ``op(value)``, ignoring ``default``.
+
+        Args:
+            default: what ``Nothing.map_or`` returns instead; unused here.
+            op: called with the value.
+
+        Returns:
+            ``op(value)``, not wrapped in ``Some``.
+        """
         return op(self.value)
 
     def map_or_else(self, default_op: Callable[[], object], op: Callable[[T_co], U]) -> U:
-        """Return ``op(value)`` (``default_op`` is for ``Nothing``)."""
+        """Return ``op(value)`` without calling ``default_op``.
+
+        Args:
+            default_op: ``Nothing.map_or_else`` calls it; never called here.
+            op: called with the value.
+
+        Returns:
+            ``op(value)``, not wrapped in ``Some``.
+        """
         return op(self.value)
 
     def and_then(self, op: Callable[[T_co], Some[U] | Nothing]) -> Some[U] | Nothing:
-        """Return ``op(value)``: chain a second step that may find nothing."""
+        """Chain a second step that may find nothing.
+
+        Args:
+            op: called with the value; returns ``Some(...)`` or ``Nothing()``.
+
+        Returns:
+            ``op(value)`` as it is (not wrapped again); ``Nothing.and_then``
+            skips ``op``.
+        """
         return op(self.value)
 
     def or_else(self, op: Callable[[], object]) -> Some[T_co]:
-        """Return self unchanged (``op`` supplies an alternative to ``Nothing``)."""
+        """Return self unchanged: a value is already present.
+
+        Args:
+            op: ``Nothing.or_else`` calls it for an alternative; never called here.
+
+        Returns:
+            This ``Some``.
+        """
         return self
 
     def filter(self, predicate: Callable[[T_co], object]) -> Some[T_co] | Nothing:
-        """Return self if ``predicate(value)`` is true, else ``Nothing()``."""
+        """Keep the value only if it passes ``predicate``.
+
+        Args:
+            predicate: called with the value; a truthy result keeps it.
+
+        Returns:
+            This ``Some`` if ``predicate(value)`` is truthy, else ``Nothing()``.
+        """
         return self if predicate(self.value) else Nothing()
 
     def inspect(self, op: Callable[[T_co], object]) -> Some[T_co]:
-        """Call ``op(value)`` for its side effect and return self."""
+        """Call ``op(value)`` for its side effect (a log line, a metric) and return self.
+
+        Args:
+            op: called with the value; what it returns is ignored.
+
+        Returns:
+            This ``Some``, so the call fits in a chain.
+        """
         op(self.value)
         return self
 
     def ok_or(self, error: object) -> Ok[T_co]:
-        """Return ``Ok(value)`` (``error`` is for ``Nothing``)."""
+        """Convert to a :data:`~klaw_core.result.Result`, keeping the value.
+
+        Args:
+            error: the error ``Nothing.ok_or`` would wrap in ``Err``; unused here.
+
+        Returns:
+            ``Ok(value)``.
+        """
         return Ok(self.value)
 
     def ok_or_else(self, op: Callable[[], object]) -> Ok[T_co]:
-        """Return ``Ok(value)`` (``op`` is for ``Nothing``)."""
+        """Convert to a :data:`~klaw_core.result.Result` without calling ``op``.
+
+        Args:
+            op: ``Nothing.ok_or_else`` calls it to build the error; never called here.
+
+        Returns:
+            ``Ok(value)``.
+        """
         return Ok(self.value)
 
     def bail(self) -> T_co:
-        """Return the value (``Nothing.bail()`` propagates instead)."""
+        """Return the value; ``Nothing.bail()`` propagates to the enclosing ``@result`` instead.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
 
@@ -127,11 +232,19 @@ class Nothing(msgspec.Struct, frozen=True):
     """
 
     def is_some(self) -> Literal[False]:
-        """Return False: no value is present."""
+        """Return False: no value is present.
+
+        Returns:
+            ``False``; ``Some.is_some()`` returns ``True``.
+        """
         return False
 
     def is_none(self) -> Literal[True]:
-        """Return True: no value is present."""
+        """Return True: no value is present.
+
+        Returns:
+            ``True``; ``Some.is_none()`` returns ``False``.
+        """
         return True
 
     def unwrap(self) -> NoReturn:
@@ -145,53 +258,138 @@ class Nothing(msgspec.Struct, frozen=True):
     def expect(self, message: str) -> NoReturn:
         """Raise :class:`UnwrapError` with ``message``.
 
+        Args:
+            message: the error's whole text (unlike ``Err.expect``, nothing is
+                appended); say what was expected to be there.
+
         Raises:
             UnwrapError: always.
         """
         raise UnwrapError(self, message)
 
     def unwrap_or(self, default: U) -> U:
-        """Return ``default``."""
+        """Return ``default`` in place of the missing value.
+
+        Args:
+            default: the fallback value; evaluated by the caller even for a
+                ``Some``, so use :meth:`unwrap_or_else` when it is costly.
+
+        Returns:
+            ``default``; ``Some.unwrap_or`` returns its value.
+        """
         return default
 
     def unwrap_or_else(self, op: Callable[[], U]) -> U:
-        """Return ``op()``."""
+        """Compute a value in place of the missing one.
+
+        Args:
+            op: called with no arguments; what it returns is returned.
+
+        Returns:
+            ``op()``; ``Some.unwrap_or_else`` returns its value.
+        """
         return op()
 
     def map(self, op: Callable[[Any], object]) -> Nothing:
-        """Return self (there is nothing to map)."""
+        """Return self: there is nothing to transform.
+
+        Args:
+            op: ``Some.map`` calls it with the value; never called here.
+
+        Returns:
+            This ``Nothing``.
+        """
         return self
 
     def map_or(self, default: U, op: Callable[[Any], object]) -> U:
-        """Return ``default``."""
+        """Return ``default`` without calling ``op``.
+
+        Args:
+            default: the result in place of ``op(value)``.
+            op: ``Some.map_or`` calls it with the value; never called here.
+
+        Returns:
+            ``default``.
+        """
         return default
 
     def map_or_else(self, default_op: Callable[[], U], op: Callable[[Any], object]) -> U:
-        """Return ``default_op()``."""
+        """Return ``default_op()`` without calling ``op``.
+
+        Args:
+            default_op: called with no arguments; its result is returned.
+            op: ``Some.map_or_else`` calls it with the value; never called here.
+
+        Returns:
+            ``default_op()``.
+        """
         return default_op()
 
     def and_then(self, op: Callable[[Any], object]) -> Nothing:
-        """Return self: the chain stops here."""
+        """Return self: the chain stops here.
+
+        Args:
+            op: the next step; ``Some.and_then`` calls it, never called here.
+
+        Returns:
+            This ``Nothing``.
+        """
         return self
 
     def or_else(self, op: Callable[[], Some[U] | Nothing]) -> Some[U] | Nothing:
-        """Return ``op()``: an alternative source of a value."""
+        """Try an alternative source of a value.
+
+        Args:
+            op: called with no arguments; returns ``Some(...)`` or ``Nothing()``.
+
+        Returns:
+            ``op()`` as it is; ``Some.or_else`` returns the ``Some`` unchanged.
+        """
         return op()
 
     def filter(self, predicate: Callable[[Any], object]) -> Nothing:
-        """Return self."""
+        """Return self: there is no value to test.
+
+        Args:
+            predicate: ``Some.filter`` calls it with the value; never called here.
+
+        Returns:
+            This ``Nothing``.
+        """
         return self
 
     def inspect(self, op: Callable[[Any], object]) -> Nothing:
-        """Return self (``op`` is for ``Some``)."""
+        """Return self without calling ``op``.
+
+        Args:
+            op: ``Some.inspect`` calls it with the value; never called here.
+
+        Returns:
+            This ``Nothing``.
+        """
         return self
 
     def ok_or(self, error: E) -> Err[E]:
-        """Return ``Err(error)``."""
+        """Convert to a :data:`~klaw_core.result.Result`, turning absence into ``error``.
+
+        Args:
+            error: the error to report; evaluated by the caller even for a
+                ``Some``, so use :meth:`ok_or_else` when it is costly.
+
+        Returns:
+            ``Err(error)``; ``Some.ok_or`` returns ``Ok(value)``.
+        """
         return Err(error)
 
     def ok_or_else(self, op: Callable[[], E]) -> Err[E]:
-        """Return ``Err(op())``."""
+        """Convert to a :data:`~klaw_core.result.Result`, building the error only now.
+
+        Args:
+            op: called with no arguments; its result becomes the error.
+
+        Returns:
+            ``Err(op())``; ``Some.ok_or_else`` returns ``Ok(value)``.
+        """
         return Err(op())
 
     def bail(self) -> NoReturn:

@@ -72,31 +72,58 @@ class Ok(msgspec.Struct, Generic[T_co], frozen=True):
     value: T_co
 
     def is_ok(self) -> Literal[True]:
-        """Return True: this is the success variant."""
+        """Return True: this is the success variant.
+
+        Returns:
+            ``True``; ``Err.is_ok()`` returns ``False``.
+        """
         return True
 
     def is_err(self) -> Literal[False]:
-        """Return False: this is not the error variant."""
+        """Return False: this is not the error variant.
+
+        Returns:
+            ``False``; ``Err.is_err()`` returns ``True``.
+        """
         return False
 
     def ok(self) -> Some[T_co]:
-        """Return ``Some(value)``."""
+        """Return the value as an :data:`~klaw_core.option.Option`.
+
+        Returns:
+            ``Some(value)``; ``Err.ok()`` returns ``Nothing()``, dropping the error.
+        """
         from klaw_core.option import Some
 
         return Some(self.value)
 
     def err(self) -> Nothing:
-        """Return ``Nothing()``: an ``Ok`` holds no error."""
+        """Return the error as an :data:`~klaw_core.option.Option`: an ``Ok`` holds none.
+
+        Returns:
+            ``Nothing()``; ``Err.err()`` returns ``Some(error)``.
+        """
         from klaw_core.option import Nothing
 
         return Nothing()
 
     def unwrap(self) -> T_co:
-        """Return the value."""
+        """Return the value; ``Err.unwrap()`` raises :class:`UnwrapError` instead.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
     def expect(self, message: str) -> T_co:
-        """Return the value (``message`` is only used by ``Err.expect``)."""
+        """Return the value; ``Err.expect()`` raises with ``message`` instead.
+
+        Args:
+            message: what ``Err.expect`` puts in its :class:`UnwrapError`; unused here.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
     def unwrap_err(self) -> NoReturn:
@@ -110,54 +137,136 @@ class Ok(msgspec.Struct, Generic[T_co], frozen=True):
     def expect_err(self, message: str) -> NoReturn:
         """Raise :class:`UnwrapError` with ``message``: an ``Ok`` holds no error.
 
+        Args:
+            message: the start of the error's text, followed by ``": Ok(value=...)"``.
+
         Raises:
             UnwrapError: always.
         """
         raise UnwrapError(self, f"{message}: {self!r}")
 
     def unwrap_or(self, default: object) -> T_co:
-        """Return the value (``default`` is for the ``Err`` variant)."""
+        """Return the value, ignoring ``default``.
+
+        Args:
+            default: what ``Err.unwrap_or`` returns instead; unused here.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
     def unwrap_or_else(self, op: Callable[[Any], object]) -> T_co:
-        """Return the value (``op`` is for the ``Err`` variant)."""
+        """Return the value without calling ``op``.
+
+        Args:
+            op: ``Err.unwrap_or_else`` calls it with the error to compute a
+                value; never called here.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
     def map(self, op: Callable[[T_co], U]) -> Ok[U]:
-        """Return ``Ok(op(value))``."""
+        """Transform the value.
+
+        Args:
+            op: called with the value; its result becomes the new value.
+
+        Returns:
+            ``Ok(op(value))``; ``Err.map`` returns the ``Err`` unchanged.
+        """
         return Ok(op(self.value))
 
     def map_err(self, op: Callable[[Any], object]) -> Ok[T_co]:
-        """Return self unchanged (``op`` maps the error of an ``Err``)."""
+        """Return self unchanged: there is no error to transform.
+
+        Args:
+            op: ``Err.map_err`` calls it with the error; never called here.
+
+        Returns:
+            This ``Ok``.
+        """
         return self
 
     def map_or(self, default: object, op: Callable[[T_co], U]) -> U:
-        """Return ``op(value)``."""
+        """Return ``op(value)``, ignoring ``default``.
+
+        Args:
+            default: what ``Err.map_or`` returns instead; unused here.
+            op: called with the value.
+
+        Returns:
+            ``op(value)``, not wrapped in ``Ok``.
+        """
         return op(self.value)
 
     def map_or_else(self, default_op: Callable[[Any], object], op: Callable[[T_co], U]) -> U:
-        """Return ``op(value)`` (``default_op`` is for the ``Err`` variant)."""
+        """Return ``op(value)`` without calling ``default_op``.
+
+        Args:
+            default_op: ``Err.map_or_else`` calls it with the error; never called here.
+            op: called with the value.
+
+        Returns:
+            ``op(value)``, not wrapped in ``Ok``.
+        """
         return op(self.value)
 
     def and_then(self, op: Callable[[T_co], Ok[U] | Err[F]]) -> Ok[U] | Err[F]:
-        """Return ``op(value)``: chain a second fallible step."""
+        """Chain a second fallible step on the value.
+
+        Args:
+            op: called with the value; returns the next ``Ok`` or ``Err``.
+
+        Returns:
+            ``op(value)`` as it is (not wrapped again); ``Err.and_then`` skips
+            ``op`` and returns the ``Err``.
+        """
         return op(self.value)
 
     def or_else(self, op: Callable[[Any], object]) -> Ok[T_co]:
-        """Return self unchanged (``op`` recovers from an ``Err``)."""
+        """Return self unchanged: there is nothing to recover from.
+
+        Args:
+            op: ``Err.or_else`` calls it with the error to try to recover;
+                never called here.
+
+        Returns:
+            This ``Ok``.
+        """
         return self
 
     def inspect(self, op: Callable[[T_co], object]) -> Ok[T_co]:
-        """Call ``op(value)`` for its side effect and return self."""
+        """Call ``op(value)`` for its side effect (a log line, a metric) and return self.
+
+        Args:
+            op: called with the value; what it returns is ignored.
+
+        Returns:
+            This ``Ok``, so the call fits in a chain.
+        """
         op(self.value)
         return self
 
     def inspect_err(self, op: Callable[[Any], object]) -> Ok[T_co]:
-        """Return self unchanged (``op`` is for the ``Err`` variant)."""
+        """Return self unchanged without calling ``op``.
+
+        Args:
+            op: ``Err.inspect_err`` calls it with the error; never called here.
+
+        Returns:
+            This ``Ok``.
+        """
         return self
 
     def bail(self) -> T_co:
-        """Return the value (``Err.bail()`` propagates instead)."""
+        """Return the value; ``Err.bail()`` propagates to the enclosing ``@result`` instead.
+
+        Returns:
+            ``value``.
+        """
         return self.value
 
 
@@ -177,21 +286,37 @@ class Err(msgspec.Struct, Generic[E_co], frozen=True):
     error: E_co
 
     def is_ok(self) -> Literal[False]:
-        """Return False: this is not the success variant."""
+        """Return False: this is not the success variant.
+
+        Returns:
+            ``False``; ``Ok.is_ok()`` returns ``True``.
+        """
         return False
 
     def is_err(self) -> Literal[True]:
-        """Return True: this is the error variant."""
+        """Return True: this is the error variant.
+
+        Returns:
+            ``True``; ``Ok.is_err()`` returns ``False``.
+        """
         return True
 
     def ok(self) -> Nothing:
-        """Return ``Nothing()``: an ``Err`` holds no value."""
+        """Return the value as an :data:`~klaw_core.option.Option`: an ``Err`` holds none.
+
+        Returns:
+            ``Nothing()``, dropping the error; ``Ok.ok()`` returns ``Some(value)``.
+        """
         from klaw_core.option import Nothing
 
         return Nothing()
 
     def err(self) -> Some[E_co]:
-        """Return ``Some(error)``."""
+        """Return the error as an :data:`~klaw_core.option.Option`.
+
+        Returns:
+            ``Some(error)``; ``Ok.err()`` returns ``Nothing()``.
+        """
         from klaw_core.option import Some
 
         return Some(self.error)
@@ -207,57 +332,146 @@ class Err(msgspec.Struct, Generic[E_co], frozen=True):
     def expect(self, message: str) -> NoReturn:
         """Raise :class:`UnwrapError` with ``message``.
 
+        Args:
+            message: the start of the error's text, followed by
+                ``": Err(error=...)"``; say what was expected to succeed.
+
         Raises:
-            UnwrapError: always.
+            UnwrapError: always, chained to ``error`` if it is an exception.
         """
         raise self._unwrap_error(f"{message}: {self!r}")
 
     def unwrap_err(self) -> E_co:
-        """Return the error."""
+        """Return the error; ``Ok.unwrap_err()`` raises :class:`UnwrapError` instead.
+
+        Returns:
+            ``error``.
+        """
         return self.error
 
     def expect_err(self, message: str) -> E_co:
-        """Return the error (``message`` is only used by ``Ok.expect_err``)."""
+        """Return the error; ``Ok.expect_err()`` raises with ``message`` instead.
+
+        Args:
+            message: what ``Ok.expect_err`` puts in its :class:`UnwrapError`; unused here.
+
+        Returns:
+            ``error``.
+        """
         return self.error
 
     def unwrap_or(self, default: U) -> U:
-        """Return ``default``."""
+        """Return ``default`` in place of the missing value.
+
+        Args:
+            default: the fallback value; evaluated by the caller even for an
+                ``Ok``, so use :meth:`unwrap_or_else` when it is costly.
+
+        Returns:
+            ``default``; ``Ok.unwrap_or`` returns its value.
+        """
         return default
 
     def unwrap_or_else(self, op: Callable[[E_co], U]) -> U:
-        """Return ``op(error)``."""
+        """Compute a value in place of the missing one, from the error.
+
+        Args:
+            op: called with the error; what it returns is returned.
+
+        Returns:
+            ``op(error)``; ``Ok.unwrap_or_else`` returns its value.
+        """
         return op(self.error)
 
     def map(self, op: Callable[[Any], object]) -> Err[E_co]:
-        """Return self unchanged (``op`` maps the value of an ``Ok``)."""
+        """Return self unchanged: there is no value to transform.
+
+        Args:
+            op: ``Ok.map`` calls it with the value; never called here.
+
+        Returns:
+            This ``Err``.
+        """
         return self
 
     def map_err(self, op: Callable[[E_co], F]) -> Err[F]:
-        """Return ``Err(op(error))``."""
+        """Transform the error, for example to wrap it in a domain exception.
+
+        Args:
+            op: called with the error; its result becomes the new error.
+
+        Returns:
+            ``Err(op(error))``; ``Ok.map_err`` returns the ``Ok`` unchanged.
+        """
         return Err(op(self.error))
 
     def map_or(self, default: U, op: Callable[[Any], object]) -> U:
-        """Return ``default``."""
+        """Return ``default`` without calling ``op``.
+
+        Args:
+            default: the result in place of ``op(value)``.
+            op: ``Ok.map_or`` calls it with the value; never called here.
+
+        Returns:
+            ``default``.
+        """
         return default
 
     def map_or_else(self, default_op: Callable[[E_co], U], op: Callable[[Any], object]) -> U:
-        """Return ``default_op(error)``."""
+        """Return ``default_op(error)`` without calling ``op``.
+
+        Args:
+            default_op: called with the error; its result is returned.
+            op: ``Ok.map_or_else`` calls it with the value; never called here.
+
+        Returns:
+            ``default_op(error)``.
+        """
         return default_op(self.error)
 
     def and_then(self, op: Callable[[Any], object]) -> Err[E_co]:
-        """Return self unchanged: the chain stops at the first ``Err``."""
+        """Return self unchanged: the chain stops at the first ``Err``.
+
+        Args:
+            op: the next step; ``Ok.and_then`` calls it, never called here.
+
+        Returns:
+            This ``Err``.
+        """
         return self
 
     def or_else(self, op: Callable[[E_co], Ok[U] | Err[F]]) -> Ok[U] | Err[F]:
-        """Return ``op(error)``: try to recover."""
+        """Try to recover from the error.
+
+        Args:
+            op: called with the error; returns ``Ok`` when it recovered, or an
+                ``Err`` (the same or a new error) when it did not.
+
+        Returns:
+            ``op(error)`` as it is; ``Ok.or_else`` returns the ``Ok`` unchanged.
+        """
         return op(self.error)
 
     def inspect(self, op: Callable[[Any], object]) -> Err[E_co]:
-        """Return self unchanged (``op`` is for the ``Ok`` variant)."""
+        """Return self unchanged without calling ``op``.
+
+        Args:
+            op: ``Ok.inspect`` calls it with the value; never called here.
+
+        Returns:
+            This ``Err``.
+        """
         return self
 
     def inspect_err(self, op: Callable[[E_co], object]) -> Err[E_co]:
-        """Call ``op(error)`` for its side effect and return self."""
+        """Call ``op(error)`` for its side effect (a log line, a metric) and return self.
+
+        Args:
+            op: called with the error; what it returns is ignored.
+
+        Returns:
+            This ``Err``, so the call fits in a chain.
+        """
         op(self.error)
         return self
 

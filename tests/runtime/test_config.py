@@ -56,7 +56,7 @@ def test_defaults_without_file_or_environment() -> None:
     config, origins = load_config_with_origins(environ={})
     assert config == KlawConfig()
     assert config.ray == RayConfig(address=None, namespace="klaw", max_restarts=4)
-    assert config.channels.capacity == 65_536
+    assert config.channels.capacity == 131_072
     assert config.codec.max_frame_size == 16 * 1024 * 1024
     assert set(origins) == {key for key, _ in iter_values(config)}
     assert set(origins.values()) == {Origin("default")}

@@ -114,6 +114,17 @@ class RayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
         max_restarts: actor restarts after a crash (-1 forever).
         max_task_retries: retries of an actor call after a crash (-1 forever).
         max_concurrency: concurrent calls one channel actor serves.
+
+    Example:
+        >>> import msgspec
+        >>> RayConfig().address, RayConfig().namespace, RayConfig().max_restarts
+        (None, 'klaw', 4)
+        >>> RayConfig(address="ray://head:10001").address
+        'ray://head:10001'
+        >>> msgspec.convert({"max_restarts": -2}, RayConfig)
+        Traceback (most recent call last):
+        ...
+        msgspec.ValidationError: Expected `int` >= -1 - at `$.max_restarts`
     """
 
     address: str | None = None
@@ -133,9 +144,21 @@ class ChannelDefaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
         timeout: seconds a blocking call waits by default.
         batch_size: messages a Ray sender packs into one actor call.
         linger_ms: how long a Ray sender waits for a batch to fill before flushing.
+
+    Example:
+        >>> import msgspec
+        >>> ChannelDefaults().capacity, ChannelDefaults().batch_size
+        (131072, 16384)
+        >>> # lax, as for a TOML string or KLAW_CHANNELS_CAPACITY=500
+        >>> msgspec.convert({"capacity": "500"}, ChannelDefaults, strict=False).capacity
+        500
+        >>> msgspec.convert({"capacity": 0}, ChannelDefaults)
+        Traceback (most recent call last):
+        ...
+        msgspec.ValidationError: Expected `int` >= 1 - at `$.capacity`
     """
 
-    capacity: ChannelCapacity = 65_536
+    capacity: ChannelCapacity = 131_072
     unbounded: bool = False
     timeout: TimeoutSeconds = 30.0
     batch_size: BatchSize = 16_384
@@ -149,6 +172,17 @@ class ExecutorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, om
         max_workers: tasks run at the same time.
         shutdown_timeout: seconds to wait for running tasks at shutdown.
         task_timeout: seconds one task may run; ``None`` for no limit.
+
+    Example:
+        >>> import msgspec
+        >>> ExecutorConfig().max_workers, ExecutorConfig().task_timeout
+        (64, None)
+        >>> ExecutorConfig(task_timeout=120.0).task_timeout
+        120.0
+        >>> msgspec.convert({"max_worker": 8}, ExecutorConfig)  # a misspelled key
+        Traceback (most recent call last):
+        ...
+        msgspec.ValidationError: Object contains unknown field `max_worker`
     """
 
     max_workers: ConcurrencyLimit = 64
@@ -163,6 +197,17 @@ class TelemetryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
         enabled: collect metrics and traces at all.
         metrics_port: port of the metrics endpoint (1024 to 65535).
         trace_sample_rate: fraction of operations traced, 0.0 to 1.0.
+
+    Example:
+        >>> import msgspec
+        >>> TelemetryConfig().metrics_port, TelemetryConfig().trace_sample_rate
+        (9090, 0.1)
+        >>> TelemetryConfig(trace_sample_rate=1.0).trace_sample_rate
+        1.0
+        >>> msgspec.convert({"trace_sample_rate": 1.5}, TelemetryConfig)
+        Traceback (most recent call last):
+        ...
+        msgspec.ValidationError: Expected `float` <= 1.0 - at `$.trace_sample_rate`
     """
 
     enabled: bool = True
@@ -177,6 +222,17 @@ class CodecConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_
         max_frame_size: largest frame accepted, in bytes (16 MiB by default).
         buffer_size: initial capacity of a pooled encode buffer, in bytes.
         pool_size: buffers kept for reuse per pool.
+
+    Example:
+        >>> import msgspec
+        >>> CodecConfig().max_frame_size == 16 * 1024 * 1024
+        True
+        >>> msgspec.to_builtins(CodecConfig(pool_size=8))  # only what differs from the defaults
+        {'pool_size': 8}
+        >>> msgspec.convert({"pool_size": -1}, CodecConfig)
+        Traceback (most recent call last):
+        ...
+        msgspec.ValidationError: Expected `int` >= 0 - at `$.pool_size`
     """
 
     max_frame_size: FrameSize = _DEFAULT_MAX_FRAME_SIZE
@@ -189,7 +245,7 @@ class KlawConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
 
     Example:
         >>> KlawConfig().channels.capacity
-        65536
+        131072
         >>> msgspec.structs.replace(KlawConfig(), ray=RayConfig(address="auto")).ray.address
         'auto'
     """
@@ -296,6 +352,14 @@ _ENV_SECTION_PREFIXES = tuple(f"{_ENV_PREFIX}{section.upper()}_" for section in 
 def iter_values(config: KlawConfig) -> Iterator[tuple[str, Any]]:
     """Yield ``(key_path, value)`` for every field, in declaration order.
 
+    Args:
+        config: the configuration to walk.
+
+    Yields:
+        ``(key_path, value)`` pairs such as ``("ray.address", None)``: the
+        sections in :class:`KlawConfig` order, each section's fields in
+        struct order, defaults included.
+
     Example:
         >>> dict(iter_values(KlawConfig()))["telemetry.metrics_port"]
         9090
@@ -373,6 +437,11 @@ def load_config_with_origins(
     path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
 ) -> tuple[KlawConfig, dict[str, Origin]]:
     """Like :func:`load_config`, also saying where each value came from.
+
+    Args:
+        path: as :func:`load_config`: the TOML file, else ``$KLAW_CONFIG``,
+            else ``./klaw.toml`` if present.
+        environ: environment to read (``os.environ`` by default).
 
     Returns:
         ``(config, origins)`` where ``origins`` maps every key path

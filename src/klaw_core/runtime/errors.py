@@ -213,7 +213,11 @@ class ChannelClosed(msgspec.Struct, frozen=True, gc=False):
     reason: str | None = None
 
     def to_exception(self) -> ChannelClosedError:
-        """Return the matching :class:`ChannelClosedError`."""
+        """Return the matching :class:`ChannelClosedError`, to raise.
+
+        Returns:
+            A new :class:`ChannelClosedError` with the same ``reason``.
+        """
         return ChannelClosedError(self.reason)
 
 
@@ -230,7 +234,11 @@ class ChannelClosedError(ChannelError):
         super().__init__(reason or "channel closed")
 
     def to_struct(self) -> ChannelClosed:
-        """Return the matching :class:`ChannelClosed` struct."""
+        """Return the matching :class:`ChannelClosed` struct, to return inside ``Err(...)``.
+
+        Returns:
+            A new :class:`ChannelClosed` with the same ``reason``.
+        """
         return ChannelClosed(self.reason)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -248,7 +256,11 @@ class ChannelFull(msgspec.Struct, frozen=True, gc=False):
     capacity: int | None = None
 
     def to_exception(self) -> ChannelFullError:
-        """Return the matching :class:`ChannelFullError`."""
+        """Return the matching :class:`ChannelFullError`, to raise.
+
+        Returns:
+            A new :class:`ChannelFullError` with the same ``capacity``.
+        """
         return ChannelFullError(self.capacity)
 
 
@@ -267,7 +279,11 @@ class ChannelFullError(ChannelError):
         )
 
     def to_struct(self) -> ChannelFull:
-        """Return the matching :class:`ChannelFull` struct."""
+        """Return the matching :class:`ChannelFull` struct, to return inside ``Err(...)``.
+
+        Returns:
+            A new :class:`ChannelFull` with the same ``capacity``.
+        """
         return ChannelFull(self.capacity)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -283,7 +299,11 @@ class ChannelEmpty(msgspec.Struct, frozen=True, gc=False):
     """
 
     def to_exception(self) -> ChannelEmptyError:
-        """Return the matching :class:`ChannelEmptyError`."""
+        """Return the matching :class:`ChannelEmptyError`, to raise.
+
+        Returns:
+            A new :class:`ChannelEmptyError` (it carries no fields).
+        """
         return ChannelEmptyError()
 
 
@@ -299,7 +319,11 @@ class ChannelEmptyError(ChannelError):
         super().__init__("channel empty")
 
     def to_struct(self) -> ChannelEmpty:
-        """Return the matching :class:`ChannelEmpty` struct."""
+        """Return the matching :class:`ChannelEmpty` struct, to return inside ``Err(...)``.
+
+        Returns:
+            A new :class:`ChannelEmpty` (it carries no fields).
+        """
         return ChannelEmpty()
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -317,7 +341,11 @@ class ChannelTimeout(msgspec.Struct, frozen=True, gc=False):
     timeout: float | None = None
 
     def to_exception(self) -> ChannelTimeoutError:
-        """Return the matching :class:`ChannelTimeoutError`."""
+        """Return the matching :class:`ChannelTimeoutError`, to raise.
+
+        Returns:
+            A new :class:`ChannelTimeoutError` with the same ``timeout``.
+        """
         return ChannelTimeoutError(self.timeout)
 
 
@@ -339,7 +367,11 @@ class ChannelTimeoutError(ChannelError, TimeoutError):
         )
 
     def to_struct(self) -> ChannelTimeout:
-        """Return the matching :class:`ChannelTimeout` struct."""
+        """Return the matching :class:`ChannelTimeout` struct, to return inside ``Err(...)``.
+
+        Returns:
+            A new :class:`ChannelTimeout` with the same ``timeout``.
+        """
         return ChannelTimeout(self.timeout)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -359,7 +391,11 @@ class InvalidMessage(msgspec.Struct, frozen=True, gc=False):
     detail: str
 
     def to_exception(self) -> InvalidMessageError:
-        """Return the matching :class:`InvalidMessageError`."""
+        """Return the matching :class:`InvalidMessageError`, to raise.
+
+        Returns:
+            A new :class:`InvalidMessageError` with the same ``channel``, ``seq`` and ``detail``.
+        """
         return InvalidMessageError(self.channel, self.seq, self.detail)
 
 
@@ -381,7 +417,11 @@ class InvalidMessageError(ChannelError):
         super().__init__(f"channel {channel!r}: message seq {seq} is invalid: {detail}")
 
     def to_struct(self) -> InvalidMessage:
-        """Return the matching :class:`InvalidMessage` struct."""
+        """Return the matching :class:`InvalidMessage` struct, to return inside ``Err(...)``.
+
+        Returns:
+            A new :class:`InvalidMessage` with the same ``channel``, ``seq`` and ``detail``.
+        """
         return InvalidMessage(self.channel, self.seq, self.detail)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -400,7 +440,11 @@ class ChannelLost(msgspec.Struct, frozen=True, gc=False):
     detail: str
 
     def to_exception(self) -> ChannelLostError:
-        """Return the matching :class:`ChannelLostError`."""
+        """Return the matching :class:`ChannelLostError`, to raise.
+
+        Returns:
+            A new :class:`ChannelLostError` with the same ``channel`` and ``detail``.
+        """
         return ChannelLostError(self.channel, self.detail)
 
 
@@ -418,7 +462,11 @@ class ChannelLostError(ChannelError):
         super().__init__(f"channel {channel!r} lost: {detail}")
 
     def to_struct(self) -> ChannelLost:
-        """Return the matching :class:`ChannelLost` struct."""
+        """Return the matching :class:`ChannelLost` struct, to return inside ``Err(...)``.
+
+        Returns:
+            A new :class:`ChannelLost` with the same ``channel`` and ``detail``.
+        """
         return ChannelLost(self.channel, self.detail)
 
     def __reduce__(self) -> tuple[Any, ...]:

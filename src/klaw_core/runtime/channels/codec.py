@@ -387,6 +387,13 @@ _singleton_lock = threading.Lock()
 def get_codec_pool() -> CodecPool[WireEnvelope]:
     """Return the process-wide :class:`CodecPool` (created on first use).
 
+    Every channel of the process shares it, so payload decoders built for one
+    channel are reused by the others.
+
+    Returns:
+        The shared ``CodecPool`` for :data:`WireEnvelope` (schema version 1),
+        with the default ``max_frame_size``.
+
     Example:
         >>> get_codec_pool() is get_codec_pool()
         True
@@ -403,6 +410,10 @@ def get_codec_pool() -> CodecPool[WireEnvelope]:
 
 def get_buffer_pool() -> BufferPool:
     """Return the process-wide :class:`BufferPool` (created on first use).
+
+    Returns:
+        The shared pool of reusable ``bytearray`` buffers, for
+        :meth:`CodecPool.encode_into` and :meth:`CodecPool.encode_frames`.
 
     Example:
         >>> with get_buffer_pool().lease() as buf:
@@ -422,6 +433,15 @@ def get_buffer_pool() -> BufferPool:
 def encode(msg: object) -> bytes:
     """Encode one envelope with the process-wide pool.
 
+    Args:
+        msg: the envelope (or any value msgspec can encode).
+
+    Returns:
+        The MessagePack bytes, without a length prefix.
+
+    Raises:
+        TypeError: ``msg`` holds something msgspec cannot encode.
+
     Example:
         >>> from klaw_core.runtime.channels.wire import Heartbeat
         >>> encode(Heartbeat())
@@ -432,6 +452,12 @@ def encode(msg: object) -> bytes:
 
 def decode(data: Buffer) -> WireEnvelope:
     """Decode one envelope with the process-wide pool.
+
+    Args:
+        data: one envelope (without a length prefix).
+
+    Returns:
+        The envelope, as the :data:`WireEnvelope` member its tag names.
 
     Raises:
         MalformedPayload: ``data`` is not valid MessagePack.

@@ -195,6 +195,12 @@ class _LocalEndpoint(Generic[T]):
     def clone(self) -> Self:
         """Return a new open endpoint of the same kind on the same channel.
 
+        The clone counts as one more sender (or receiver) until it is closed:
+        the channel ends only when every sender, clones included, has closed.
+
+        Returns:
+            The new endpoint.
+
         Raises:
             ChannelClosedError: this endpoint is closed.
         """
@@ -209,7 +215,11 @@ class _LocalEndpoint(Generic[T]):
         raise NotImplementedError
 
     async def stats(self) -> ChannelStats:
-        """Return a snapshot of the channel's counters."""
+        """Return a snapshot of the channel's counters.
+
+        Returns:
+            The counters at this moment (no suspension: the state is in-process).
+        """
         return self._state.snapshot()
 
     async def __aenter__(self) -> Self:
@@ -255,8 +265,15 @@ class LocalSender(_LocalEndpoint[T]):
     async def send(self, value: T) -> None:
         """Send ``value``, waiting while the channel is full.
 
+        Returns without suspending when there is room. Cancelled while it waits,
+        it enqueues nothing.
+
+        Args:
+            value: the item; it is stored as is (no copy, no validation).
+
         Raises:
-            ChannelClosedError: every receiver is closed, or this sender is.
+            ChannelClosedError: every receiver is closed, or this sender is
+                (also when that happens while it waits).
         """
         state = self._state
         buffer = state.buffer
@@ -276,10 +293,15 @@ class LocalSender(_LocalEndpoint[T]):
             _wake_one(state.recv_waiters)
 
     async def try_send(self, value: T) -> Result[None, ChannelFull | ChannelClosed]:
-        """Send ``value`` if there is room now.
+        """Send ``value`` if there is room now; never waits.
+
+        Args:
+            value: the item; it is stored as is (no copy, no validation).
 
         Returns:
-            ``Ok(None)``, ``Err(ChannelFull(capacity))`` or ``Err(ChannelClosed(reason))``.
+            ``Ok(None)`` when stored, ``Err(ChannelFull(capacity))`` when the
+            channel is full, ``Err(ChannelClosed(reason))`` when every receiver
+            (or this sender) is closed. Nothing is enqueued on ``Err``.
         """
         state = self._state
         if self._closed:
@@ -299,6 +321,14 @@ class LocalSender(_LocalEndpoint[T]):
 
     async def send_batch(self, values: Iterable[T]) -> None:
         """Send every item of ``values`` in order, as many at a time as there is room for.
+
+        Each time there is room, as many items as fit go in at once and as many
+        waiting receivers are woken, so a full channel costs one wait per
+        buffer-full rather than one per item.
+
+        Args:
+            values: the items; an iterable that is not a list or tuple is read
+                into a list first.
 
         Raises:
             ChannelClosedError: every receiver is closed, or this sender is.
@@ -379,8 +409,15 @@ class LocalReceiver(_LocalEndpoint[T]):
     async def recv(self) -> T:
         """Receive the next item, waiting while the channel is empty.
 
+        Returns without suspending when an item is buffered. Cancelled while it
+        waits, it loses no item.
+
+        Returns:
+            The oldest buffered item.
+
         Raises:
-            ChannelClosedError: end of channel, or this receiver is closed.
+            ChannelClosedError: end of channel (every sender closed and the
+                buffer drained), or this receiver is closed.
         """
         state = self._state
         buffer = state.buffer
@@ -414,6 +451,11 @@ class LocalReceiver(_LocalEndpoint[T]):
 
     async def recv_batch(self, max_items: int, timeout: float | None = None) -> list[T]:
         """Wait (up to ``timeout`` s) for an item, then take up to ``max_items`` available ones.
+
+        Args:
+            max_items: the most items to return, at least 1.
+            timeout: seconds to wait for the first item; ``None`` waits
+                indefinitely, ``0`` only takes what is buffered now.
 
         Returns:
             A new list of 1 to ``max_items`` items, or ``[]`` if ``timeout`` elapsed.

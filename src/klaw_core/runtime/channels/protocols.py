@@ -153,13 +153,20 @@ class Sender(Protocol[T_contra]):
         Each clone must be closed on its own; the channel ends only after the
         last one closes.
 
+        Returns:
+            The new sender, of the same class as this one.
+
         Raises:
             ChannelClosedError: this sender is already closed.
         """
         ...
 
     async def stats(self) -> ChannelStats:
-        """Return a snapshot of the channel's counters."""
+        """Return a snapshot of the channel's counters.
+
+        Returns:
+            The counters at this moment, the same whichever endpoint asks.
+        """
         ...
 
     async def __aenter__(self) -> Self:
@@ -253,13 +260,20 @@ class Receiver(Protocol[T_co]):
 
         Receivers compete: each item goes to exactly one of them.
 
+        Returns:
+            The new receiver, of the same class as this one.
+
         Raises:
             ChannelClosedError: this receiver is already closed.
         """
         ...
 
     async def stats(self) -> ChannelStats:
-        """Return a snapshot of the channel's counters."""
+        """Return a snapshot of the channel's counters.
+
+        Returns:
+            The counters at this moment, the same whichever endpoint asks.
+        """
         ...
 
     def __aiter__(self) -> AsyncIterator[T_co]:
@@ -288,7 +302,15 @@ class ReferenceSender(Sender[T_contra], Protocol[T_contra]):
     so the endpoint itself is a small handle: it can be pickled and passed to
     other Ray tasks and actors, where it rebuilds its codec and works the same.
     In-process (local) endpoints are not references: they cannot leave the
-    event loop that owns them.
+    event loop that owns them. ``RaySender`` is one; ``isinstance`` tells them
+    apart (it checks that every member, ``channel_id`` and ``name`` included,
+    is present, not the signatures).
+
+    Example:
+        >>> from klaw_core.runtime.channels import channel
+        >>> tx, rx = channel(4)
+        >>> isinstance(tx, Sender), isinstance(tx, ReferenceSender)
+        (True, False)
     """
 
     @property
@@ -308,6 +330,12 @@ class ReferenceReceiver(Receiver[T_co], Protocol[T_co]):
 
     Picklable like :class:`ReferenceSender`; it validates what it receives
     against the channel's value type at this boundary.
+
+    Example:
+        >>> from klaw_core.runtime.channels import channel
+        >>> tx, rx = channel(4)
+        >>> isinstance(rx, Receiver), isinstance(rx, ReferenceReceiver)
+        (True, False)
     """
 
     @property

@@ -171,6 +171,9 @@ class SchemaRegistry:
     def decode_frames(self, data: Buffer) -> list[Any]:
         """Decode a batch of frames, each with the decoder of its own version.
 
+        Every error names the offset of the failing frame's length prefix in
+        ``data`` (a header error: the offending byte), as the wire core does.
+
         Args:
             data: frames concatenated (each a 4-byte big-endian length and an envelope).
 
@@ -182,9 +185,6 @@ class SchemaRegistry:
             TruncatedFrame: ``data`` ends inside a frame.
             MalformedHeader: a frame does not start with a readable header.
             UnknownSchemaVersion: a frame's version is not registered.
-
-        Every error names the offset of the failing frame's length prefix in
-        ``data`` (a header error: the offending byte), as the wire core does.
             MalformedPayload: a frame is not valid MessagePack.
             PayloadValidationError: a frame does not match its version's type.
         """
@@ -250,6 +250,11 @@ _default_lock = threading.Lock()
 
 def get_schema_registry() -> SchemaRegistry:
     """Return the process-wide registry; version 1 is :data:`WireEnvelope`.
+
+    Returns:
+        The shared :class:`SchemaRegistry`, created on first use with
+        :data:`WireEnvelope` registered as ``WIRE_SCHEMA_VERSION``; what
+        :func:`register_schema` adds to it is visible to every caller.
 
     Example:
         >>> get_schema_registry().versions[0]

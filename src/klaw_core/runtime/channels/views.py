@@ -162,6 +162,17 @@ def decode_envelope_view(data: Buffer) -> EnvelopeView:
         MalformedPayload: ``data`` is not valid MessagePack.
         PayloadValidationError: ``data`` is not ``[tag, header, ...]`` with a
             known tag and a valid header.
+
+    Example:
+        >>> from klaw_core.runtime.channels.codec import encode
+        >>> from klaw_core.runtime.channels.wire import Heartbeat
+        >>> view = decode_envelope_view(encode(Heartbeat.new("w1", ts=5)))
+        >>> view.kind, view.version, view.ts
+        (<MessageKind.HEARTBEAT: 3>, 1, 5)
+        >>> decode_envelope_view(b"\\x92\\x09\\x90")  # [9, []]: no message kind 9
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.PayloadValidationError: Invalid enum value 9 - at `$[0]`
     """
     return decode_with(_envelope_view_decoder, data)
 
@@ -178,6 +189,15 @@ def decode_task_view(data: Buffer) -> TaskEventView:
     Raises:
         MalformedPayload: ``data`` is not valid MessagePack.
         PayloadValidationError: no ``id``, or a field of the wrong type.
+
+    Example:
+        >>> record = {"id": "e7", "kind": "retry", "ts": 1_700_000_000_000, "payload": b"..."}
+        >>> decode_task_view(msgspec.msgpack.encode(record))
+        TaskEventView(id='e7', run_id='', status='', kind='retry', ts=1700000000000)
+        >>> decode_task_view(msgspec.msgpack.encode({"run_id": "r1"}))
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.PayloadValidationError: Object missing required field `id`
     """
     return decode_with(_task_view_decoder, data)
 
@@ -194,5 +214,15 @@ def decode_run_summary_view(data: Buffer) -> RunSummaryView:
     Raises:
         MalformedPayload: ``data`` is not valid MessagePack.
         PayloadValidationError: a summary field is missing or of the wrong type.
+
+    Example:
+        >>> run = {"id": "r1", "name": "etl", "status": "running", "created_at": 1,
+        ...        "updated_at": 2, "owner": "ops", "tasks": list(range(1000))}
+        >>> decode_run_summary_view(msgspec.msgpack.encode(run)).status
+        'running'
+        >>> decode_run_summary_view(msgspec.msgpack.encode({**run, "created_at": "today"}))
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.PayloadValidationError: Expected `int`, got `str` - at `$.created_at`
     """
     return decode_with(_run_summary_view_decoder, data)

@@ -114,6 +114,10 @@ class ControlAction(StrEnum):
 def now_ms() -> int:
     """Return the current time as integer Unix milliseconds (the header's ``ts``).
 
+    Returns:
+        Milliseconds since the Unix epoch, from the wall clock (``time.time_ns``):
+        comparable across machines, but not monotonic.
+
     Example:
         >>> now_ms() > 1_700_000_000_000
         True

@@ -349,6 +349,18 @@ async def test_object_path_drops_a_frame_of_the_wrong_type() -> None:
     assert (stats.buffered, stats.received) == (0, 3)
 
 
+async def test_values_taken_before_a_dropped_frame_leave_the_buffer() -> None:
+    actor = make(capacity=4, value_type=int)
+    await put(actor, [1, 2])
+    await put(actor, ["x"], seq=2)
+    result = await actor.get_batch(10)
+    assert (result.status, result.items) == ("invalid", (1, 2))
+    stats = await actor.stats()
+    assert (stats.buffered, stats.received) == (0, 3)
+    ack = await put(actor, [4, 5, 6, 7], seq=3)
+    assert (ack.status, ack.room) == ("ok", 0)  # all four places were free again
+
+
 async def test_object_path_waits_for_an_item() -> None:
     actor = make(value_type=int)
     waiting = asyncio.create_task(actor.get(None, READER))

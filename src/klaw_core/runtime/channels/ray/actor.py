@@ -106,6 +106,14 @@ def _reader_dict() -> dict[int, ReaderInfo]:
 def type_name(tp: object) -> str | None:
     """Return a readable qualified name for a channel's value type.
 
+    Args:
+        tp: a class, another type form (``list[int]``, ``int | None``, ...),
+            or ``None`` for an untyped channel.
+
+    Returns:
+        ``module.QualName`` for a class, the ``repr`` of any other type form,
+        ``None`` for ``None``.
+
     Example:
         >>> type_name(int), type_name(list[int]), type_name(None)
         ('builtins.int', 'list[int]', None)
@@ -320,7 +328,15 @@ class RayChannelActor(Generic[T]):
     # ------------------------------------------------------------ registration
 
     async def metadata(self) -> ChannelMetadata:
-        """Return the channel's static description."""
+        """Return the channel's static description.
+
+        Answers even after a restart (lost), with the new incarnation's
+        creation time.
+
+        Returns:
+            Id, name, namespace, capacity, the value type's name, creation time
+            and the accepted wire versions.
+        """
         state = self._state
         return ChannelMetadata(
             channel_id=state.channel_id,
@@ -333,11 +349,25 @@ class RayChannelActor(Generic[T]):
         )
 
     async def value_type(self) -> type[T] | None:
-        """Return the channel's item type (Ray pickles it for the caller)."""
+        """Return the channel's item type (Ray pickles it for the caller).
+
+        Returns:
+            The ``value_type`` the actor was created with; ``None`` when untyped.
+        """
         return cast("type[T] | None", self._state.value_type)
 
     async def register_sender(self, sender_id: int) -> PutAck:
-        """Register a sender endpoint; ``"closed"`` once every sender has closed."""
+        """Register a sender endpoint so that the channel stays open until it closes.
+
+        Args:
+            sender_id: a fresh endpoint id (:func:`~.link.new_endpoint_id`);
+                registering an id twice counts it once.
+
+        Returns:
+            ``"ok"`` with the room left (``None`` when unbounded); ``"closed"``
+            once every sender has closed (the channel has ended and cannot be
+            reopened); ``"lost"`` after a restart.
+        """
         state = self._state
         if state.lost:
             return PutAck("lost", detail=_LOST_DETAIL)
@@ -347,7 +377,19 @@ class RayChannelActor(Generic[T]):
         return PutAck("ok", room=self._room())
 
     async def register_receiver(self, reader_id: int, node_id: str | None = None) -> PutAck:
-        """Register a receiver endpoint; ``"closed"`` once every receiver has closed."""
+        """Register a receiver endpoint so that sends keep succeeding until it closes.
+
+        Args:
+            reader_id: a fresh endpoint id (:func:`~.link.new_endpoint_id`);
+                registering it again resets its :class:`~.constants.ReaderInfo`.
+            node_id: the Ray node the receiver runs on, reported by
+                :meth:`reader_stats`.
+
+        Returns:
+            ``"ok"`` with the room left (``None`` when unbounded); ``"closed"``
+            once every receiver has closed (sends already fail for good);
+            ``"lost"`` after a restart.
+        """
         state = self._state
         if state.lost:
             return PutAck("lost", detail=_LOST_DETAIL)
@@ -358,6 +400,12 @@ class RayChannelActor(Generic[T]):
 
     async def close_sender(self, sender_id: int) -> ChannelStats | None:
         """Deregister a sender. The last one to close starts the end of channel.
+
+        Receivers then get what is buffered, then ``"closed"``.
+
+        Args:
+            sender_id: the id given to :meth:`register_sender`; an unknown or
+                already closed id changes nothing.
 
         Returns:
             The channel's stats after the close, or ``None`` after a restart (lost).
@@ -387,8 +435,20 @@ class RayChannelActor(Generic[T]):
         was delivered. When the last receiver closes, every waiting and later put
         fails with ``"closed"``.
 
+        Args:
+            reader_id: the id given to :meth:`register_receiver`.
+            frames: fetched frames the receiver did not deliver, oldest first,
+                as :meth:`get_frames` handed them out (or re-encoded).
+            streams: the sending stream of each frame.
+            counts: the number of messages in each frame.
+            reader_stream: the stream the receiver fetched with; ``None`` if it
+                never fetched.
+
         Returns:
             The channel's stats after the close, or ``None`` after a restart (lost).
+
+        Raises:
+            ValueError: ``frames``, ``streams`` and ``counts`` differ in length.
         """
         state = self._state
         if state.lost:
@@ -420,11 +480,29 @@ class RayChannelActor(Generic[T]):
         Messages a receiver fetched count against the capacity until it reports
         them delivered (with this call or with its next ``get_frames``), so a
         prefetching receiver never makes the channel hold more than its capacity.
+        Reporting frees that room and wakes waiting puts.
+
+        Args:
+            stream: the receiving stream, as passed to :meth:`get_frames`; an
+                unknown stream is ignored.
+            delivered: a running total, not an increment; a value at or below
+                the last one reported changes nothing, and it is capped at what
+                the stream was handed.
         """
         self._delivered(stream, delivered)
 
     async def wake_reader(self, reader_id: int, generation: int) -> None:
-        """Make the reader's pending ``get_frames`` (issued before ``generation``) return now."""
+        """Make the reader's pending ``get_frames`` (issued before ``generation``) return now.
+
+        The pending call returns at once (``"empty"``, unless something was
+        buffered meanwhile): a receiver closing, or polling in ``try_recv``,
+        does not wait out the ``poll_interval`` of its prefetch.
+
+        Args:
+            reader_id: the receiver whose fetch to interrupt.
+            generation: interrupts calls made with a lower ``generation``; a
+                value at or below an earlier wake changes nothing.
+        """
         woken = self._state.woken
         if generation > woken.get(reader_id, 0):
             woken[reader_id] = generation
@@ -478,7 +556,17 @@ class RayChannelActor(Generic[T]):
         return PutAck("ok", room=self._room())
 
     async def wait_room(self, timeout: float | None = None) -> PutAck:
-        """Wait until at least one message fits; report the room (``"full"`` on timeout)."""
+        """Wait until at least one message fits; report the room (``"full"`` on timeout).
+
+        Args:
+            timeout: seconds to wait; ``None`` waits indefinitely, ``0`` only
+                reports.
+
+        Returns:
+            ``"ok"`` with the room left (``None`` when unbounded), ``"full"``
+            with ``room=0`` when ``timeout`` elapsed first, ``"closed"`` when
+            every receiver is closed, ``"lost"`` after a restart.
+        """
         refusal = await self._wait_for_room(1, _deadline(timeout))
         return refusal if refusal is not None else PutAck("ok", room=self._room())
 
@@ -559,6 +647,13 @@ class RayChannelActor(Generic[T]):
     async def put(self, item: T, timeout: float | None = None) -> Status:
         """Store one value (validated against the channel's type), waiting for room.
 
+        Args:
+            item: the value; it is converted to the channel's type with
+                ``msgspec.convert`` (``from_attributes=True``) and stored as
+                converted.
+            timeout: seconds to wait for room; ``None`` waits indefinitely,
+                ``0`` does not wait.
+
         Returns:
             ``"ok"``, ``"full"`` (timeout), ``"closed"``, ``"invalid"`` (wrong
             type; nothing stored) or ``"lost"``.
@@ -566,11 +661,33 @@ class RayChannelActor(Generic[T]):
         return (await self.put_batch((item,), timeout)).status
 
     async def put_nowait(self, item: T) -> Status:
-        """Store one value if it fits now; ``"full"`` otherwise."""
+        """Store one value if it fits now; ``"full"`` otherwise.
+
+        Args:
+            item: the value, validated as for :meth:`put`.
+
+        Returns:
+            The status, as for :meth:`put`; ``"full"`` instead of waiting.
+        """
         return await self.put(item, 0)
 
     async def put_batch(self, items: tuple[T, ...], timeout: float | None = None) -> BatchResult[T]:
-        """Store all of ``items`` or none of them (validated first, then one wait for room)."""
+        """Store all of ``items`` or none of them (validated first, then one wait for room).
+
+        A batch larger than the capacity is admitted once the channel is empty,
+        or it could never be stored.
+
+        Args:
+            items: the values, in order; each one validated as for :meth:`put`.
+            timeout: seconds to wait for room for all of them; ``None`` waits
+                indefinitely, ``0`` does not wait.
+
+        Returns:
+            A result without items: ``"ok"`` (all stored; also for no items),
+            ``"full"`` (no room within ``timeout``), ``"invalid"`` (``detail``
+            says which value failed and why), ``"closed"`` or ``"lost"``.
+            Nothing is stored unless the status is ``"ok"``.
+        """
         state = self._state
         if state.lost:
             return BatchResult("lost", detail=_LOST_DETAIL)
@@ -592,14 +709,33 @@ class RayChannelActor(Generic[T]):
     async def get(
         self, timeout: float | None = None, reader_id: int | None = None
     ) -> SingleResult[T]:
-        """Take the oldest value, waiting up to ``timeout`` when empty."""
+        """Take the oldest value, waiting up to ``timeout`` when empty.
+
+        Args:
+            timeout: seconds to wait for a value; ``None`` waits indefinitely,
+                ``0`` does not wait.
+            reader_id: the registered receiver asking, credited in
+                :meth:`reader_stats`; ``None`` for an anonymous caller.
+
+        Returns:
+            ``"ok"`` with the value, ``"empty"`` (timeout), ``"closed"`` (end of
+            channel), ``"invalid"`` (the next stored frame does not match the
+            type and was dropped) or ``"lost"``.
+        """
         batch = await self.get_batch(1, timeout, reader_id)
         if batch.status != "ok":
             return SingleResult(batch.status, detail=batch.detail)
         return SingleResult("ok", batch.items[0])
 
     async def get_nowait(self, reader_id: int | None = None) -> SingleResult[T]:
-        """Take the oldest value if there is one; ``"empty"`` otherwise."""
+        """Take the oldest value if there is one; ``"empty"`` otherwise.
+
+        Args:
+            reader_id: as for :meth:`get`.
+
+        Returns:
+            The result, as for :meth:`get`; ``"empty"`` instead of waiting.
+        """
         return await self.get(0, reader_id)
 
     async def get_batch(
@@ -609,7 +745,22 @@ class RayChannelActor(Generic[T]):
 
         Stored frames are decoded here (object-path callers get Python values);
         a frame whose payload does not match the type is dropped and reported as
-        ``"invalid"``.
+        ``"invalid"``. Unlike :meth:`get_frames`, a stored batch is split when it
+        holds more than is asked for.
+
+        Args:
+            max_items: the most values to return, at least 1.
+            timeout: seconds to wait for the first value; ``None`` waits
+                indefinitely, ``0`` does not wait.
+            reader_id: as for :meth:`get`.
+
+        Returns:
+            ``"ok"`` with 1 to ``max_items`` values in channel order,
+            ``"empty"`` (timeout), ``"closed"`` (end of channel), ``"invalid"``
+            with the values taken before the dropped frame, or ``"lost"``.
+
+        Raises:
+            ValueError: ``max_items`` is less than 1.
         """
         if max_items < 1:
             raise ValueError(f"max_items must be at least 1, got {max_items}")
@@ -636,7 +787,8 @@ class RayChannelActor(Generic[T]):
                     self._decode_entry(entry, entry.data)
                 except KlawWireError as exc:
                     buffer.popleft()
-                    self._taken(entry.count, reader_id)
+                    # The values already taken leave the buffer too.
+                    self._taken(entry.count + len(items), reader_id)
                     return BatchResult("invalid", tuple(items), detail=str(exc))
             values = cast("list[T]", entry.values)
             want = max_items - len(items)
@@ -654,7 +806,12 @@ class RayChannelActor(Generic[T]):
     # ------------------------------------------------------------------- stats
 
     async def stats(self) -> ChannelStats | None:
-        """Return a snapshot of the channel's counters, or ``None`` after a restart (lost)."""
+        """Return a snapshot of the channel's counters, or ``None`` after a restart (lost).
+
+        Returns:
+            The counters; messages a receiver fetched and has not reported
+            delivered count as buffered, not received. ``None`` after a restart.
+        """
         return None if self._state.lost else self._stats()
 
     def _stats(self) -> ChannelStats:
@@ -674,11 +831,21 @@ class RayChannelActor(Generic[T]):
         )
 
     async def reader_stats(self) -> tuple[ReaderInfo, ...]:
-        """Return what is known about each registered receiver."""
+        """Return what is known about each registered receiver.
+
+        Returns:
+            One :class:`~.constants.ReaderInfo` per open receiver, in
+            registration order.
+        """
         return tuple(self._state.receivers.values())
 
     async def is_lost(self) -> bool:
-        """True when this actor is a restarted incarnation (its buffer was lost)."""
+        """Tell whether this actor is a restarted incarnation (its buffer was lost).
+
+        Returns:
+            ``True`` after Ray restarted the actor (``max_restarts``); every
+            other call then answers ``"lost"``.
+        """
         return self._state.lost
 
     # --------------------------------------------------------------- internals
@@ -800,6 +967,21 @@ def remote_actor_class() -> Any:
     Wrapping lazily keeps :class:`RayChannelActor` an ordinary typed class for
     importers and type checkers; only code that creates an actor pays for
     ``ray.remote``.
+
+    Returns:
+        The Ray actor class, with ``max_concurrency=1000`` so that calls waiting
+        for room or for messages do not hold up the others. Pass
+        :class:`RayChannelActor`'s arguments to ``.remote()``, Ray's actor
+        options to ``.options()``.
+
+    Example:
+        >>> Actor = remote_actor_class()
+        >>> Actor is remote_actor_class()
+        True
+        >>> actor = Actor.options(num_cpus=0).remote("doc-actor", capacity=4, value_type=int)
+        >>> ray.get(actor.put.remote(7)), ray.get(actor.get_nowait.remote()).value
+        ('ok', 7)
+        >>> ray.kill(actor)
     """
     global _remote_class
     if _remote_class is None:

@@ -158,12 +158,16 @@ class RaySender(_RayEndpoint, Generic[T]):
         >>> import asyncio
         >>> from klaw_core.runtime.channels import channel
         >>> async def main() -> list[int]:
-        ...     tx, rx = channel(8, backend="ray", value_type=int)
-        ...     async with tx:
-        ...         await tx.send_batch([1, 2, 3])
-        ...     return [item async for item in rx]
-        >>> asyncio.run(main())  # doctest: +SKIP
-        [1, 2, 3]
+        ...     tx, rx = channel(2, backend="ray", value_type=int)
+        ...     await tx.send(1)
+        ...     full = await tx.try_send(2), await tx.try_send(3)
+        ...     await tx.close()
+        ...     print(full)
+        ...     async with rx:
+        ...         return [item async for item in rx]
+        >>> asyncio.run(main())
+        (Ok(value=None), Err(error=ChannelFull(capacity=2)))
+        [1, 2]
     """
 
     __slots__ = (
@@ -256,9 +260,18 @@ class RaySender(_RayEndpoint, Generic[T]):
     async def send(self, value: T) -> None:
         """Add ``value`` to the batch, waiting while the channel has no room for it.
 
+        Returns without a round trip while the channel has room: the batch
+        leaves when full, after ``linger``, or on ``flush()``/``close()``.
+
+        Args:
+            value: the item; it is encoded when its batch leaves, and validated
+                against the channel's type only by the receiver.
+
         Raises:
             ChannelClosedError: every receiver is closed, or this sender is.
             ChannelLostError: the channel actor died or lost its buffer.
+            TypeError: a value sent earlier could not be encoded (it was
+                dropped; raised once, by the next call).
         """
         link = self._link
         pending = self._pending
@@ -294,8 +307,13 @@ class RaySender(_RayEndpoint, Generic[T]):
         process may have used room that this one has not heard of yet, in which
         case the batch waits in the actor.
 
+        Args:
+            value: the item, as for :meth:`send`.
+
         Returns:
-            ``Ok(None)``, ``Err(ChannelFull(capacity))`` or ``Err(ChannelClosed(reason))``.
+            ``Ok(None)`` when added to the batch, ``Err(ChannelFull(capacity))``
+            when the channel is full, ``Err(ChannelClosed(reason))`` when every
+            receiver (or this sender) is closed. Nothing is added on ``Err``.
 
         Raises:
             ChannelLostError: the channel actor died or lost its buffer.
@@ -323,6 +341,13 @@ class RaySender(_RayEndpoint, Generic[T]):
 
     async def send_batch(self, values: Iterable[T]) -> None:
         """Send every item of ``values`` in order, waiting for room as needed.
+
+        Items go into the local batch as many at a time as there is credit and
+        batch space for, so a long input becomes a few large frames.
+
+        Args:
+            values: the items; an iterable that is not a list or tuple is read
+                into a list first.
 
         Raises:
             ChannelClosedError: every receiver is closed, or this sender is.
@@ -404,6 +429,10 @@ class RaySender(_RayEndpoint, Generic[T]):
 
         Blocks for one actor round trip.
 
+        Returns:
+            The new sender, with its own batch and its own stream of sequence
+            numbers; the channel does not end before it is closed too.
+
         Raises:
             ChannelClosedError: this sender is closed, or every sender already
                 closed (the channel has ended).
@@ -425,6 +454,11 @@ class RaySender(_RayEndpoint, Generic[T]):
     async def stats(self) -> ChannelStats:
         """Return a snapshot of the channel's counters (after flushing local senders).
 
+        Returns:
+            The counters, exact for what this process sent and received:
+            values still batched here are pushed to the actor first, and
+            messages fetched but not yet delivered count as buffered.
+
         Raises:
             ChannelLostError: the channel actor died or lost its buffer.
         """
@@ -445,6 +479,11 @@ class RaySender(_RayEndpoint, Generic[T]):
         Does nothing unless this sender works on ``loop``, and does not wait
         while its batch is already waiting in the actor for room: a receiver of
         this process calls it, and only that receiver may be able to make room.
+        Failures are kept for this sender's next call to raise.
+
+        Args:
+            loop: the running event loop; a sender last used on another loop
+                (whose tasks cannot be awaited here) is left alone.
         """
         if self._loop is not loop:
             return
@@ -673,6 +712,25 @@ class RayReceiver(_RayEndpoint, Generic[T]):
     Values are validated against the channel's type here; a message of the
     wrong type raises :class:`~klaw_core.runtime.errors.InvalidMessageError`
     and the receiver goes on with the next one.
+
+    Example:
+        >>> import asyncio
+        >>> from klaw_core.runtime.channels import channel
+        >>> from klaw_core.runtime.errors import InvalidMessageError
+        >>> async def main() -> list[int]:
+        ...     tx, rx = channel(8, backend="ray", value_type=int)
+        ...     async with tx:
+        ...         await tx.send_batch([1, "two", 3])  # only receivers validate
+        ...     async with rx:
+        ...         first = await rx.recv()
+        ...         try:
+        ...             await rx.recv()
+        ...         except InvalidMessageError as exc:
+        ...             print(exc)
+        ...         return [first] + [item async for item in rx]
+        >>> asyncio.run(main())
+        channel 'ch-...': message seq 1 is invalid: Expected `int`, got `str`
+        [1, 3]
     """
 
     __slots__ = (
@@ -781,8 +839,15 @@ class RayReceiver(_RayEndpoint, Generic[T]):
     async def recv(self) -> T:
         """Receive the next message, waiting while the channel is empty.
 
+        Returns at once while prefetched messages remain; otherwise waits for
+        the next batch from the actor.
+
+        Returns:
+            The next message, validated against the channel's type.
+
         Raises:
-            ChannelClosedError: end of channel, or this receiver is closed.
+            ChannelClosedError: end of channel (every sender closed and the
+                channel drained), or this receiver is closed.
             InvalidMessageError: the next message does not match the channel's
                 type (it is skipped; call again for the following ones).
             ChannelLostError: messages were lost, or the channel actor died.
@@ -829,9 +894,19 @@ class RayReceiver(_RayEndpoint, Generic[T]):
     async def recv_batch(self, max_items: int, timeout: float | None = None) -> list[T]:
         """Wait (up to ``timeout`` s) for a message, then take up to ``max_items`` available ones.
 
+        "Available" means already fetched by this receiver: the batch never
+        waits for another actor call once it has its first message.
+
+        Args:
+            max_items: the most messages to return, at least 1.
+            timeout: seconds to wait for the first message; ``None`` waits
+                indefinitely, ``0`` asks the actor once without waiting (after
+                pushing what senders of this process hold).
+
         Returns:
             A new list of 1 to ``max_items`` messages, or ``[]`` if ``timeout``
-            elapsed first.
+            elapsed first. It stops before an invalid message, which the next
+            call raises.
 
         Raises:
             ChannelClosedError: end of channel, or this receiver is closed.
@@ -935,6 +1010,10 @@ class RayReceiver(_RayEndpoint, Generic[T]):
 
         Blocks for one actor round trip.
 
+        Returns:
+            The new receiver; it competes with this one for messages (each
+            goes to exactly one) and has its own prefetch.
+
         Raises:
             ChannelClosedError: this receiver is closed, or every receiver already closed.
             ChannelLostError: the channel actor died or lost its buffer.
@@ -957,6 +1036,10 @@ class RayReceiver(_RayEndpoint, Generic[T]):
 
         Messages fetched by receivers of this process but not yet delivered
         count as buffered (as they would in the local backend).
+
+        Returns:
+            The counters, exact for what this process sent and received
+            (its senders push their batches and its receivers report first).
 
         Raises:
             ChannelLostError: the channel actor died or lost its buffer.
@@ -993,6 +1076,13 @@ class RayReceiver(_RayEndpoint, Generic[T]):
 
         Fetched messages count against the channel's capacity until reported
         delivered; ``stats()`` reports first so that its counts are exact.
+
+        Args:
+            loop: the running event loop; a receiver last used on another loop,
+                or closed, or with nothing new to report, makes no call.
+
+        Raises:
+            ChannelLostError: the channel actor died or did not reply.
         """
         delivered = self.delivered
         if delivered <= self._reported or self._loop is not loop or self._closed:

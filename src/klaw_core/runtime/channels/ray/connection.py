@@ -29,6 +29,10 @@ ray: Any = _ray_module
 def ray_settings() -> RayConfig:
     """Return the ``[ray]`` configuration of this process (loaded once).
 
+    Returns:
+        The ``[ray]`` section of :func:`~klaw_core.runtime.config.load_config`,
+        cached: later changes to ``klaw.toml`` or the environment are not seen.
+
     Raises:
         ConfigError: ``klaw.toml`` or a ``KLAW_RAY_*`` variable is invalid.
 
@@ -44,6 +48,11 @@ def channel_settings() -> ChannelDefaults:
     """Return the ``[channels]`` configuration of this process (loaded once).
 
     Ray channels take their default ``batch_size`` and ``linger_ms`` from it.
+
+    Returns:
+        The ``[channels]`` section of
+        :func:`~klaw_core.runtime.config.load_config`, cached like
+        :func:`ray_settings`.
 
     Raises:
         ConfigError: ``klaw.toml`` or a ``KLAW_CHANNELS_*`` variable is invalid.
@@ -65,6 +74,11 @@ def ensure_ray() -> None:
     Raises:
         ConfigError: the configuration is invalid.
         ConnectionError: Ray could not connect to the configured address.
+
+    Example:
+        >>> ensure_ray()  # starts a local Ray unless one is up or configured
+        >>> ray.is_initialized()
+        True
     """
     if ray.is_initialized():
         return

@@ -51,6 +51,11 @@ ACTOR_NAME_PREFIX = "klaw-channel:"
 def default_options() -> RayChannelOptions:
     """Endpoint options with the configured ``channels.batch_size`` and ``channels.linger_ms``.
 
+    Returns:
+        :class:`~.link.RayChannelOptions` with those two settings from
+        :func:`~.connection.channel_settings` (``linger`` in seconds) and the
+        defaults for the rest.
+
     Example:
         >>> default_options().batch_size == channel_settings().batch_size
         True
@@ -75,6 +80,10 @@ def _capacity(capacity: int | None, unbounded: bool) -> int | None:
 class RayChannel(Generic[T]):
     """A channel held by a Ray actor; makes its endpoints.
 
+    Make one with :meth:`create` (or :meth:`create_pair`), or connect to a
+    named one with :meth:`attach`. Handles and endpoints of one channel in
+    one process share its per-process state (a :class:`~.link.Link`).
+
     Example:
         >>> import asyncio
         >>> async def main() -> list[str]:
@@ -82,8 +91,11 @@ class RayChannel(Generic[T]):
         ...     tx, rx = chan.sender(), RayChannel.attach("greetings").receiver()
         ...     async with tx:
         ...         await tx.send("hello")
-        ...     return [item async for item in rx]
-        >>> asyncio.run(main())  # doctest: +SKIP
+        ...     async with rx:
+        ...         received = [item async for item in rx]
+        ...     chan.destroy()
+        ...     return received
+        >>> asyncio.run(main())
         ['hello']
     """
 
@@ -152,7 +164,8 @@ class RayChannel(Generic[T]):
             The channel handle.
 
         Raises:
-            ValueError: bad capacity, or the name is taken in the namespace.
+            ValueError: bad capacity, ``detached`` without a name, or the name
+                is taken in the namespace.
             TypeError: ``capacity`` is not an int, or ``value_type`` is defined
                 in ``__main__``.
         """
@@ -186,8 +199,25 @@ class RayChannel(Generic[T]):
         Both are registered as the actor starts, so this makes no round trip:
         it returns before the actor process is up (the first call waits for it).
 
+        Args:
+            capacity: most messages buffered (default ``DEFAULT_CAPACITY``).
+            value_type: the message type; receivers validate against it.
+            name: make the channel attachable by this name from other jobs.
+            namespace: Ray namespace of a named channel (default: the
+                configured ``ray.namespace``).
+            unbounded: no capacity limit.
+            detached: a named channel outlives the job that created it.
+            options: endpoint tuning (batching, prefetch, timeouts).
+            actor_options: extra ``.options()`` for the actor.
+
         Returns:
             ``(sender, receiver)``.
+
+        Raises:
+            ValueError: bad capacity, ``detached`` without a name, or the name
+                is taken in the namespace.
+            TypeError: ``capacity`` is not an int, or ``value_type`` is defined
+                in ``__main__``.
         """
         sender_id, reader_id = new_endpoint_id(), new_endpoint_id()
         chan = cls._create(
@@ -285,6 +315,18 @@ class RayChannel(Generic[T]):
         Blocks for a round trip to the actor. The value type comes from the
         actor, so it must be importable here.
 
+        Args:
+            name: the name the channel was created with.
+            namespace: its Ray namespace (default: the configured
+                ``ray.namespace``).
+            options: tuning of the endpoints made from this handle; ignored
+                when this process already holds a handle or endpoint of the
+                channel (the options it was made with apply).
+
+        Returns:
+            A handle on the channel; the channel's capacity and value type are
+            the actor's.
+
         Raises:
             LookupError: no channel of that name in the namespace.
             ChannelLostError: the channel's actor is not reachable.
@@ -313,6 +355,9 @@ class RayChannel(Generic[T]):
     def sender(self) -> RaySender[T]:
         """Register and return a new sender (one actor round trip).
 
+        Returns:
+            An open sender; the channel does not end before it is closed.
+
         Raises:
             ChannelClosedError: every sender of the channel already closed.
             ChannelLostError: the actor is unreachable or lost its state.
@@ -323,6 +368,10 @@ class RayChannel(Generic[T]):
 
     def receiver(self) -> RayReceiver[T]:
         """Register and return a new receiver (one actor round trip).
+
+        Returns:
+            An open receiver, competing with the channel's other receivers
+            (each message goes to exactly one).
 
         Raises:
             ChannelClosedError: every receiver of the channel already closed.
@@ -381,19 +430,45 @@ class RayChannel(Generic[T]):
         return self._link.actor
 
     async def metadata(self) -> ChannelMetadata:
-        """Return the actor's description of the channel."""
+        """Return the actor's description of the channel.
+
+        Returns:
+            Id, name, namespace, capacity, the value type's name, creation
+            time and the accepted wire versions.
+
+        Raises:
+            ChannelLostError: the actor is unreachable.
+        """
         link = self._link
         result: ChannelMetadata = await call(link, link.actor.metadata.remote(), 0.0)
         return result
 
     async def reader_stats(self) -> tuple[ReaderInfo, ...]:
-        """Return what the actor knows about each registered receiver."""
+        """Return what the actor knows about each registered receiver.
+
+        Returns:
+            One :class:`~.constants.ReaderInfo` per open receiver: its node,
+            when it registered, when it last received and how many messages.
+
+        Raises:
+            ChannelLostError: the actor is unreachable.
+        """
         link = self._link
         result: tuple[ReaderInfo, ...] = await call(link, link.actor.reader_stats.remote(), 0.0)
         return result
 
     async def stats(self) -> ChannelStats:
-        """Return the channel's counters (see ``Sender.stats``)."""
+        """Return the channel's counters (see ``Sender.stats``).
+
+        Local senders push their batches and local receivers report what they
+        delivered first, so within one process the counts are exact.
+
+        Returns:
+            The counters; fetched but undelivered messages count as buffered.
+
+        Raises:
+            ChannelLostError: the actor died or lost its buffer.
+        """
         return await self._link.stats()
 
     def destroy(self) -> None:
@@ -438,7 +513,7 @@ def ray_channel(
         detached: a named channel outlives the job that created it.
         batch_size: most messages per frame and actor call (default: the
             configured ``channels.batch_size``; never more than the capacity).
-        batch_bytes: target bytes per frame (default 1 MiB).
+        batch_bytes: target bytes per frame (default 4 MiB).
         linger_ms: how long a partial batch waits before it is sent (default:
             the configured ``channels.linger_ms``).
         fetch_size: most messages a receiver fetches per call (default 65536).
@@ -454,6 +529,17 @@ def ray_channel(
         ValueError: bad capacity or option, or the name is taken.
         TypeError: ``capacity`` is not an int, or ``value_type`` is defined in
             ``__main__``.
+
+    Example:
+        >>> import asyncio
+        >>> async def main() -> list[int]:
+        ...     tx, rx = ray_channel(8, value_type=int, batch_size=2, linger_ms=0)
+        ...     async with tx:
+        ...         await tx.send_batch([1, 2, 3])  # frames of at most 2 messages
+        ...     async with rx:
+        ...         return [item async for item in rx]
+        >>> asyncio.run(main())
+        [1, 2, 3]
     """
     defaults = channel_settings()
     settings: dict[str, Any] = {
