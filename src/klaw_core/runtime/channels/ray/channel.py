@@ -119,10 +119,37 @@ class _RayEndpoint:
     """What both Ray endpoints share: ``async with`` closes, and pickling
     rebuilds the endpoint by its public class from its link and id."""
 
-    __slots__ = ()
+    __slots__ = ("_id", "_link", "_stream")
 
     _link: Link
     _id: int
+    _stream: int
+
+    def _join(
+        self,
+        actor: Any,
+        channel_id: str,
+        endpoint_id: int,
+        capacity: int | None,
+        value_type: Any,
+        name: str | None,
+        namespace: str | None,
+        options: RayChannelOptions | None,
+    ) -> Link:
+        """Take this process's link to the channel actor, an id and a fresh stream."""
+        link = get_link(
+            actor,
+            channel_id,
+            capacity=capacity,
+            value_type=value_type,
+            name=name,
+            namespace=namespace,
+            options=options or RayChannelOptions(),
+        )
+        self._link = link
+        self._id = endpoint_id
+        self._stream = new_endpoint_id()
+        return link
 
     async def close(self) -> None:
         raise NotImplementedError
@@ -175,10 +202,8 @@ class RaySender(_RayEndpoint, Generic[T]):
         "_closed",
         "_encoder",
         "_error",
-        "_id",
         "_limit",
         "_linger",
-        "_link",
         "_loop",
         "_max_items",
         "_next_seq",
@@ -187,7 +212,6 @@ class RaySender(_RayEndpoint, Generic[T]):
         "_replies",
         "_space",
         "_space_loop",
-        "_stream",
         "_waiting_room",
     )
 
@@ -202,18 +226,9 @@ class RaySender(_RayEndpoint, Generic[T]):
         namespace: str | None = None,
         options: RayChannelOptions | None = None,
     ) -> None:
-        link = get_link(
-            actor,
-            channel_id,
-            capacity=capacity,
-            value_type=value_type,
-            name=name,
-            namespace=namespace,
-            options=options or RayChannelOptions(),
+        link = self._join(
+            actor, channel_id, sender_id, capacity, value_type, name, namespace, options
         )
-        self._link = link
-        self._id = sender_id
-        self._stream = new_endpoint_id()
         self._next_seq = 0
         self._pending: list[T] = []
         self._pump: asyncio.Task[None] | None = None
@@ -749,15 +764,12 @@ class RayReceiver(_RayEndpoint, Generic[T]):
         "_fetch",
         "_fetch_size",
         "_frames",
-        "_id",
         "_item_type",
         "_items",
-        "_link",
         "_loop",
         "_pos",
         "_raws",
         "_reported",
-        "_stream",
         "_wake_gen",
     )
 
@@ -772,18 +784,9 @@ class RayReceiver(_RayEndpoint, Generic[T]):
         namespace: str | None = None,
         options: RayChannelOptions | None = None,
     ) -> None:
-        link = get_link(
-            actor,
-            channel_id,
-            capacity=capacity,
-            value_type=value_type,
-            name=name,
-            namespace=namespace,
-            options=options or RayChannelOptions(),
+        link = self._join(
+            actor, channel_id, reader_id, capacity, value_type, name, namespace, options
         )
-        self._link = link
-        self._id = reader_id
-        self._stream = new_endpoint_id()
         self._item_type: Any = Any if value_type is None else value_type
         self._decoder: msgspec.msgpack.Decoder[DataMessage[list[T]]] = get_codec_pool().decoder_for(
             DataMessage[list[self._item_type]]  # type: ignore[name-defined]
