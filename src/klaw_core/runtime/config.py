@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -73,6 +74,7 @@ __all__ = [
     "Origin",
     "RayConfig",
     "TelemetryConfig",
+    "channel_defaults",
     "env_var_name",
     "iter_values",
     "load_config",
@@ -406,6 +408,30 @@ def resolve_config_path(
     if not explicit.exists():
         raise ConfigError(f"config file {str(explicit)!r} ({how}) does not exist")
     return explicit
+
+
+@functools.cache
+def channel_defaults() -> ChannelDefaults:
+    """Return the ``[channels]`` section of this process's configuration, loaded once.
+
+    ``channel()`` takes its default capacity from it, and Ray channels their
+    default ``batch_size`` and ``linger_ms``. Cached so that creating a channel
+    never re-reads ``klaw.toml``: set ``KLAW_CHANNELS_*`` variables (or write the
+    file) before the first channel is made.
+
+    Returns:
+        ``load_config().channels``, as it was at the first call.
+
+    Raises:
+        ConfigError: ``klaw.toml`` or a ``KLAW_*`` variable is invalid.
+
+    Example:
+        >>> channel_defaults() is channel_defaults()
+        True
+        >>> channel_defaults().capacity >= 1
+        True
+    """
+    return load_config().channels
 
 
 def load_config(

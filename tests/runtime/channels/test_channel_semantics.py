@@ -26,6 +26,7 @@ from klaw_core.runtime.channels import (
     Receiver,
     Sender,
 )
+from klaw_core.runtime.config import channel_defaults
 from klaw_core.runtime.errors import (
     ChannelClosed,
     ChannelClosedError,
@@ -94,7 +95,7 @@ async def test_items_arrive_in_order_then_end_of_channel(make_channel: MakeChann
 
 async def test_default_capacity_and_unbounded(make_channel: MakeChannel) -> None:
     tx, _ = make_channel()
-    assert (await tx.stats()).capacity == DEFAULT_CAPACITY
+    assert (await tx.stats()).capacity == channel_defaults().capacity  # klaw.toml / KLAW_*
 
     tx, rx = make_channel(unbounded=True)
     count = DEFAULT_CAPACITY * 3

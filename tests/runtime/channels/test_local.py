@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import subprocess
 import sys
@@ -83,6 +84,38 @@ def test_factory_rejects_unknown_backend_and_options() -> None:
         channel(4, backend="carrier-pigeon")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="no options"):
         channel(4, batch_size=10)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"KLAW_CHANNELS_CAPACITY": "7"}, "7 3 None"),
+        ({"KLAW_CHANNELS_UNBOUNDED": "true"}, "None 3 None"),
+    ],
+)
+def test_factory_default_capacity_comes_from_the_configuration(
+    environ: dict[str, str], expected: str, tmp_path: Any
+) -> None:
+    """``channel()`` without a capacity uses ``channels.capacity``/``unbounded``; arguments win."""
+    code = (
+        "import asyncio\n"
+        "from klaw_core.runtime.channels import channel\n"
+        "async def main():\n"
+        "    sizes = [channel()[0], channel(3)[0], channel(unbounded=True)[0]]\n"
+        "    return [(await tx.stats()).capacity for tx in sizes]\n"
+        "print(*asyncio.run(main()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLAW_")} | environ
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == expected.split()
 
 
 def test_importing_klaw_core_and_local_channels_does_not_import_ray() -> None:

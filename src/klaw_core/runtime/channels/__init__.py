@@ -23,6 +23,7 @@ from klaw_core.runtime.channels.protocols import (
     Sender,
 )
 from klaw_core.runtime.channels.stats import ChannelStats
+from klaw_core.runtime.config import channel_defaults
 from klaw_core.runtime.errors import (
     ChannelClosed,
     ChannelClosedError,
@@ -116,8 +117,11 @@ def channel(
     """Create a channel and return its first ``(sender, receiver)`` pair.
 
     Args:
-        capacity: the most items buffered at once; default
-            :data:`DEFAULT_CAPACITY`. Must be omitted when ``unbounded``.
+        capacity: the most items buffered at once; default: the configured
+            ``channels.capacity`` (131,072 unless ``klaw.toml`` or
+            ``KLAW_CHANNELS_CAPACITY`` says otherwise; a configured
+            ``channels.unbounded = true`` makes the default unbounded). Must
+            be omitted when ``unbounded``.
         backend: ``"local"`` (coroutines of this event loop) or ``"ray"``
             (across processes and machines through a Ray actor).
         value_type: the item type. It types the endpoints (``value_type=int``
@@ -151,6 +155,10 @@ def channel(
         >>> asyncio.run(main())
         [1, 2, 3]
     """
+    if capacity is None and not unbounded:
+        configured = channel_defaults()
+        unbounded = configured.unbounded
+        capacity = None if unbounded else configured.capacity
     if backend == "local":
         if options:
             raise TypeError(f"the local backend takes no options, got {sorted(options)}")

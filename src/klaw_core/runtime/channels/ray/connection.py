@@ -17,9 +17,9 @@ from typing import Any
 
 import ray as _ray_module
 
-from klaw_core.runtime.config import ChannelDefaults, RayConfig, load_config
+from klaw_core.runtime.config import RayConfig, load_config
 
-__all__ = ["channel_settings", "ensure_ray", "ray_settings"]
+__all__ = ["ensure_ray", "ray_settings"]
 
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
@@ -41,27 +41,6 @@ def ray_settings() -> RayConfig:
         'klaw'
     """
     return load_config().ray
-
-
-@functools.cache
-def channel_settings() -> ChannelDefaults:
-    """Return the ``[channels]`` configuration of this process (loaded once).
-
-    Ray channels take their default ``batch_size`` and ``linger_ms`` from it.
-
-    Returns:
-        The ``[channels]`` section of
-        :func:`~klaw_core.runtime.config.load_config`, cached like
-        :func:`ray_settings`.
-
-    Raises:
-        ConfigError: ``klaw.toml`` or a ``KLAW_CHANNELS_*`` variable is invalid.
-
-    Example:
-        >>> channel_settings().linger_ms >= 0
-        True
-    """
-    return load_config().channels
 
 
 def ensure_ray() -> None:

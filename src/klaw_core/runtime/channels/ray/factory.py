@@ -23,7 +23,7 @@ import ray as _ray_module
 from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY
 from klaw_core.runtime.channels.ray.actor import remote_actor_class
 from klaw_core.runtime.channels.ray.channel import RayReceiver, RaySender
-from klaw_core.runtime.channels.ray.connection import channel_settings, ensure_ray, ray_settings
+from klaw_core.runtime.channels.ray.connection import ensure_ray, ray_settings
 from klaw_core.runtime.channels.ray.constants import ChannelMetadata, PutAck, ReaderInfo
 from klaw_core.runtime.channels.ray.link import (
     Link,
@@ -35,6 +35,7 @@ from klaw_core.runtime.channels.ray.link import (
     new_endpoint_id,
 )
 from klaw_core.runtime.channels.stats import ChannelStats
+from klaw_core.runtime.config import channel_defaults
 from klaw_core.runtime.errors import ChannelClosedError
 
 __all__ = ["ACTOR_NAME_PREFIX", "RayChannel", "default_options", "ray_channel"]
@@ -53,14 +54,14 @@ def default_options() -> RayChannelOptions:
 
     Returns:
         :class:`~.link.RayChannelOptions` with those two settings from
-        :func:`~.connection.channel_settings` (``linger`` in seconds) and the
+        :func:`~klaw_core.runtime.config.channel_defaults` (``linger`` in seconds) and the
         defaults for the rest.
 
     Example:
-        >>> default_options().batch_size == channel_settings().batch_size
+        >>> default_options().batch_size == channel_defaults().batch_size
         True
     """
-    defaults = channel_settings()
+    defaults = channel_defaults()
     return RayChannelOptions(batch_size=defaults.batch_size, linger=defaults.linger_ms / 1000.0)
 
 
@@ -541,7 +542,7 @@ def ray_channel(
         >>> asyncio.run(main())
         [1, 2, 3]
     """
-    defaults = channel_settings()
+    defaults = channel_defaults()
     settings: dict[str, Any] = {
         "batch_size": defaults.batch_size,
         "linger": defaults.linger_ms / 1000.0,
