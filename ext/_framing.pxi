@@ -68,6 +68,9 @@ def pack_frame(payload, Py_ssize_t max_frame_size=_DEFAULT_MAX):
         payload: the frame body (any C-contiguous bytes-like object).
         max_frame_size: largest body allowed.
 
+    Returns:
+        A new ``bytes`` object of ``4 + len(payload)`` bytes.
+
     Raises:
         FrameTooLarge: the payload is longer than ``max_frame_size`` (offset 0).
 

@@ -215,6 +215,10 @@ cdef class BufferPool:
     def lease(self):
         """Context manager: ``acquire`` on entry, ``release`` on exit.
 
+        Returns:
+            A context manager whose ``with`` target is the acquired buffer;
+            the buffer goes back to the pool when the block ends, even on error.
+
         Example:
             >>> pool = BufferPool()
             >>> with pool.lease() as buf:
@@ -226,7 +230,12 @@ cdef class BufferPool:
         return lease
 
     def stats(self):
-        """Return the pool's counters (one consistent snapshot)."""
+        """Return the pool's counters (one consistent snapshot).
+
+        Returns:
+            Buffers created, reused, released and dropped so far, how many sit
+            in the pool and how many are handed out, and the pool's settings.
+        """
         cdef Py_ssize_t created, reused, released, dropped, in_pool, outstanding
         with cython.critical_section(self):
             created = self._created

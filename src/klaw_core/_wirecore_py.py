@@ -264,6 +264,10 @@ class BufferPool:
     def lease(self) -> AbstractContextManager[bytearray]:
         """Context manager: ``acquire`` on entry, ``release`` on exit.
 
+        Returns:
+            A context manager whose ``with`` target is the acquired buffer;
+            the buffer goes back to the pool when the block ends, even on error.
+
         Example:
             >>> pool = BufferPool()
             >>> with pool.lease() as buf:
@@ -273,7 +277,12 @@ class BufferPool:
         return _Lease(self)
 
     def stats(self) -> BufferPoolStats:
-        """Return the pool's counters (one consistent snapshot)."""
+        """Return the pool's counters (one consistent snapshot).
+
+        Returns:
+            Buffers created, reused, released and dropped so far, how many sit
+            in the pool and how many are handed out, and the pool's settings.
+        """
         with self._lock:
             return BufferPoolStats(
                 created=self._created,
@@ -329,6 +338,9 @@ def pack_frame(payload: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> by
     Args:
         payload: the frame body (any C-contiguous bytes-like object).
         max_frame_size: largest body allowed.
+
+    Returns:
+        A new ``bytes`` object of ``4 + len(payload)`` bytes.
 
     Raises:
         FrameTooLarge: the payload is longer than ``max_frame_size`` (offset 0).
