@@ -158,7 +158,7 @@ cdef extern from *:
     #define KLAW_DIRECT_SUBVIEW 0
     #endif
 
-    static PyObject *klaw_subview(PyObject *base, char *start, Py_ssize_t size) {
+    static CYTHON_INLINE PyObject *klaw_subview(PyObject *base, char *start, Py_ssize_t size) {
     #if KLAW_DIRECT_SUBVIEW
         PyMemoryViewObject *src = (PyMemoryViewObject *)base;
         PyMemoryViewObject *mv = PyObject_GC_NewVar(PyMemoryViewObject, &PyMemoryView_Type, 3);
