@@ -24,7 +24,9 @@ methods and in non-async callbacks.
 
 Semantics every backend honours:
 
-- Bounded by default (:data:`DEFAULT_CAPACITY`); unbounded only when asked.
+- Bounded by default (``channels.capacity`` through ``channel()``,
+  :data:`DEFAULT_CAPACITY` for the backends' own constructors); unbounded only
+  when asked.
 - End of channel is reached when the last sender has closed *and* the buffer is
   drained: ``recv`` raises :class:`~klaw_core.runtime.errors.ChannelClosedError`,
   ``try_recv`` returns ``Err(ChannelClosed())``, ``async for`` stops. Nothing a
@@ -63,8 +65,9 @@ __all__ = [
 ]
 
 DEFAULT_CAPACITY = 1024
-"""Capacity of a channel created without one: bounded, so a fast producer
-cannot exhaust memory, and large enough to absorb bursts."""
+"""Capacity of a ``local_channel()`` or ``RayChannel.create()`` made without one:
+bounded, so a fast producer cannot exhaust memory, and large enough to absorb
+bursts. ``channel()`` uses the configured ``channels.capacity`` instead."""
 
 # Variance (FR-2.1): a Sender consumes T (contravariant), a Receiver produces T
 # (covariant). Checked by mypy: using T_co in an argument position is an error.
