@@ -364,7 +364,7 @@ class RayChannel(Generic[T]):
             ChannelLostError: the actor is unreachable or lost its state.
         """
         sender_id = new_endpoint_id()
-        self._register(self._link.actor.register_sender.remote(sender_id))
+        self._register(self._link.actor.register_sender, sender_id)
         return RaySender(*self._args(sender_id))
 
     def receiver(self) -> RayReceiver[T]:
@@ -379,12 +379,14 @@ class RayChannel(Generic[T]):
             ChannelLostError: the actor is unreachable or lost its state.
         """
         reader_id = new_endpoint_id()
-        self._register(self._link.actor.register_receiver.remote(reader_id))
+        self._register(self._link.actor.register_receiver, reader_id)
         return RayReceiver(*self._args(reader_id))
 
-    def _register(self, ref: Any) -> None:
+    def _register(self, method: Any, endpoint_id: int) -> None:
         link = self._link
-        ack: PutAck = call_blocking(link, ref)
+        if link.lost is not None:  # e.g. destroyed here, and ray.kill has not landed yet
+            raise link.lose(link.lost)
+        ack: PutAck = call_blocking(link, method.remote(endpoint_id))
         if ack.status == "lost":
             raise link.lose(ack.detail)
         if ack.status != "ok":
