@@ -254,6 +254,26 @@ def run_relay(ray: Any, items: int, frame_batch: int, capacity: int) -> float:
     return counted * frame_batch / (end - first)
 
 
+def start_ray(ray: Any) -> float:
+    """Start the local Ray every benchmark uses; return the seconds it took.
+
+    2 CPUs, no dashboard, and the benchmarks directory on the workers'
+    ``PYTHONPATH`` so that they can import this module (for :class:`Reading`).
+    """
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    here = str(Path(__file__).resolve().parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    started = time.perf_counter()
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    return time.perf_counter() - started
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -269,26 +289,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue-items", type=int, default=1_000, help="per producer, put/get")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
     import klaw_core
 
-    here = str(Path(__file__).resolve().parent)
-    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-    started = time.perf_counter()
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
+    startup = start_ray(ray)
     size = len(msgspec.msgpack.encode(make_messages(0, 1)[0]))
     print(
         f"python {platform.python_version()}, ray {version('ray')}, msgspec {msgspec.__version__}, "
         f"klaw-core {klaw_core.__version__} ({klaw_core.IMPLEMENTATION}), "
-        f"{os.cpu_count()} CPUs; Ray start {time.perf_counter() - started:.1f} s"
+        f"{os.cpu_count()} CPUs; Ray start {startup:.1f} s"
     )
     print(
         f"{PRODUCERS} producer tasks -> consumer in the driver, {size}-byte messages "

@@ -987,8 +987,6 @@ def section_ray(s: Settings, report: Report) -> None:
     producer task start-up is excluded (steady state). A second configuration
     with bigger batches (for both klaw and the Queue) shows what batch size buys.
     """
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
 
@@ -1006,16 +1004,7 @@ def section_ray(s: Settings, report: Report) -> None:
     # default, then bigger; the Queue also gets the bigger batch.
     capacity, chunk, big = 131_072, 4096, 65_536
     frame = load_config().channels.batch_size  # what channel() uses when not told
-    here = str(Path(__file__).resolve().parent)
-    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-    t0 = time.perf_counter()
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
-    startup = time.perf_counter() - t0
+    startup = brc.start_ray(ray)
 
     def klaw(frames: int, batched: bool) -> Callable[[int], float]:
         return lambda n: brc.run_klaw(ray, n, chunk, capacity, batched, frames)

@@ -9,9 +9,7 @@ Skipped when Ray is not installed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,16 +26,7 @@ CAPACITY = 131_072
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[Any]:
     """A local Ray whose workers can import ``bench_ray_channel`` (for ``Reading``)."""
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    here = str(Path(__file__).resolve().parent)
-    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
+    brc.start_ray(ray)
     yield ray
     ray.shutdown()
 

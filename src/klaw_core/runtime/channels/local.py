@@ -35,11 +35,10 @@ import operator
 import sys
 from collections import deque
 from collections.abc import Iterable
-from types import TracebackType
 from typing import ClassVar, Generic, Self, TypeVar
 
 from klaw_core.result import Err, Ok, Result
-from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY
+from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY, ClosesOnExit
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.errors import (
     ChannelClosed,
@@ -162,7 +161,7 @@ class _ChannelState(Generic[T]):
         )
 
 
-class _LocalEndpoint(Generic[T]):
+class _LocalEndpoint(ClosesOnExit, Generic[T]):
     """What both ends share: the channel state, the closed flag, and the
     lifecycle (``clone``, ``close``, ``stats``, ``async with``). A subclass
     names its side (``_side_closed``) and how closing it affects the other side
@@ -221,17 +220,6 @@ class _LocalEndpoint(Generic[T]):
             The counters at this moment (no suspension: the state is in-process).
         """
         return self._state.snapshot()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def __repr__(self) -> str:
         status = "closed" if self._closed else "open"

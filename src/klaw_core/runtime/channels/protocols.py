@@ -69,6 +69,31 @@ DEFAULT_CAPACITY = 1024
 bounded, so a fast producer cannot exhaust memory, and large enough to absorb
 bursts. ``channel()`` uses the configured ``channels.capacity`` instead."""
 
+
+class ClosesOnExit:
+    """Base of the backends' endpoints: ``async with endpoint:`` closes it on exit.
+
+    Not part of the protocols (which only promise the behaviour); a subclass
+    provides :meth:`close`.
+    """
+
+    __slots__ = ()
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
 # Variance (FR-2.1): a Sender consumes T (contravariant), a Receiver produces T
 # (covariant). Checked by mypy: using T_co in an argument position is an error.
 T_co = TypeVar("T_co", covariant=True)

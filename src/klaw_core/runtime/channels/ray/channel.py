@@ -47,7 +47,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
-from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 
 import msgspec
@@ -55,6 +54,7 @@ import msgspec
 from klaw_core._wirecore import encode_frames, peek_header
 from klaw_core.result import Err, Ok, Result
 from klaw_core.runtime.channels.codec import decode_with, get_codec_pool
+from klaw_core.runtime.channels.protocols import ClosesOnExit
 from klaw_core.runtime.channels.ray.constants import FrameBatch, PutAck
 from klaw_core.runtime.channels.ray.link import (
     ALL_RECEIVERS_CLOSED,
@@ -97,25 +97,11 @@ _OK_NONE: Ok[None] = Ok(None)
 _EMPTY: Err[ChannelEmpty] = Err(ChannelEmpty())
 
 
-def _restore_args(link: Link, endpoint_id: int) -> tuple[Any, ...]:
-    check_portable(link.value_type)
-    return (
-        link.actor,
-        link.channel_id,
-        endpoint_id,
-        link.capacity,
-        link.value_type,
-        link.name,
-        link.namespace,
-        link.options,
-    )
-
-
 def _closed_error(ack_detail: str, default: str) -> ChannelClosedError:
     return ChannelClosedError(ack_detail or default)
 
 
-class _RayEndpoint:
+class _RayEndpoint(ClosesOnExit):
     """What both Ray endpoints share: ``async with`` closes, and pickling
     rebuilds the endpoint by its public class from its link and id."""
 
@@ -151,22 +137,9 @@ class _RayEndpoint:
         self._stream = new_endpoint_id()
         return link
 
-    async def close(self) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), _restore_args(self._link, self._id))
+        check_portable(self._link.value_type)
+        return (type(self), self._link.endpoint_args(self._id))
 
 
 class RaySender(_RayEndpoint, Generic[T]):
@@ -464,7 +437,7 @@ class RaySender(_RayEndpoint, Generic[T]):
             raise link.lose(ack.detail)
         if ack.status != "ok":
             raise _closed_error(ack.detail, ALL_SENDERS_CLOSED)
-        return type(self)(*_restore_args(link, sender_id))
+        return type(self)(*link.endpoint_args(sender_id))
 
     async def stats(self) -> ChannelStats:
         """Return a snapshot of the channel's counters (after flushing local senders).
@@ -1032,7 +1005,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
             raise link.lose(ack.detail)
         if ack.status != "ok":
             raise _closed_error(ack.detail, ALL_RECEIVERS_CLOSED)
-        return type(self)(*_restore_args(link, reader_id))
+        return type(self)(*link.endpoint_args(reader_id))
 
     async def stats(self) -> ChannelStats:
         """Return a snapshot of the channel's counters.

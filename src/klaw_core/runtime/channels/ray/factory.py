@@ -171,12 +171,13 @@ class RayChannel(Generic[T]):
                 in ``__main__``.
         """
         return cls._create(
-            _capacity(capacity, unbounded),
+            capacity,
+            unbounded=unbounded,
             value_type=value_type,
             name=name,
             namespace=namespace,
             detached=detached,
-            options=options or default_options(),
+            options=options,
             actor_options=actor_options,
             senders=(),
             receivers=(),
@@ -222,32 +223,38 @@ class RayChannel(Generic[T]):
         """
         sender_id, reader_id = new_endpoint_id(), new_endpoint_id()
         chan = cls._create(
-            _capacity(capacity, unbounded),
+            capacity,
+            unbounded=unbounded,
             value_type=value_type,
             name=name,
             namespace=namespace,
             detached=detached,
-            options=options or default_options(),
+            options=options,
             actor_options=actor_options,
             senders=(sender_id,),
             receivers=(reader_id,),
         )
-        return RaySender(*chan._args(sender_id)), RayReceiver(*chan._args(reader_id))
+        return RaySender(*chan._link.endpoint_args(sender_id)), RayReceiver(
+            *chan._link.endpoint_args(reader_id)
+        )
 
     @classmethod
     def _create(
         cls,
         capacity: int | None,
         *,
+        unbounded: bool,
         value_type: object,
         name: str | None,
         namespace: str | None,
         detached: bool,
-        options: RayChannelOptions,
+        options: RayChannelOptions | None,
         actor_options: dict[str, Any] | None,
         senders: tuple[int, ...],
         receivers: tuple[int, ...],
     ) -> RayChannel[Any]:
+        capacity = _capacity(capacity, unbounded)
+        options = options or default_options()
         check_portable(value_type)
         if detached and name is None:
             raise ValueError("a detached channel needs a name (nothing could attach to it)")
@@ -365,7 +372,7 @@ class RayChannel(Generic[T]):
         """
         sender_id = new_endpoint_id()
         self._register(self._link.actor.register_sender, sender_id)
-        return RaySender(*self._args(sender_id))
+        return RaySender(*self._link.endpoint_args(sender_id))
 
     def receiver(self) -> RayReceiver[T]:
         """Register and return a new receiver (one actor round trip).
@@ -380,7 +387,7 @@ class RayChannel(Generic[T]):
         """
         reader_id = new_endpoint_id()
         self._register(self._link.actor.register_receiver, reader_id)
-        return RayReceiver(*self._args(reader_id))
+        return RayReceiver(*self._link.endpoint_args(reader_id))
 
     def _register(self, method: Any, endpoint_id: int) -> None:
         link = self._link
@@ -391,19 +398,6 @@ class RayChannel(Generic[T]):
             raise link.lose(ack.detail)
         if ack.status != "ok":
             raise ChannelClosedError(ack.detail)
-
-    def _args(self, endpoint_id: int) -> tuple[Any, ...]:
-        link = self._link
-        return (
-            link.actor,
-            link.channel_id,
-            endpoint_id,
-            link.capacity,
-            link.value_type,
-            link.name,
-            link.namespace,
-            link.options,
-        )
 
     # -------------------------------------------------------------- details
 

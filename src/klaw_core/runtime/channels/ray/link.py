@@ -219,6 +219,30 @@ class Link:
         """False once the actor is lost or every receiver has closed."""
         return self.lost is None and not self.receivers_closed
 
+    def endpoint_args(self, endpoint_id: int) -> tuple[Any, ...]:
+        """Return the constructor arguments of an endpoint of this channel.
+
+        ``RaySender``/``RayReceiver`` take them, in this order, so that an
+        endpoint rebuilt in another process (unpickled) can make its own link.
+
+        Args:
+            endpoint_id: the endpoint's sender or reader id.
+
+        Returns:
+            ``(actor, channel_id, endpoint_id, capacity, value_type, name,
+            namespace, options)``.
+        """
+        return (
+            self.actor,
+            self.channel_id,
+            endpoint_id,
+            self.capacity,
+            self.value_type,
+            self.name,
+            self.namespace,
+            self.options,
+        )
+
     def lose(self, detail: str) -> ChannelLostError:
         """Mark the channel lost for every local endpoint; return the error to raise.
 
