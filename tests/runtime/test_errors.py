@@ -21,6 +21,8 @@ from klaw_core.runtime.errors import (
     ChannelClosedError,
     ChannelEmpty,
     ChannelEmptyError,
+    ChannelEnded,
+    ChannelEndedError,
     ChannelError,
     ChannelFull,
     ChannelFullError,
@@ -29,6 +31,8 @@ from klaw_core.runtime.errors import (
     ChannelTimeout,
     ChannelTimeoutError,
     ConfigError,
+    EndpointClosed,
+    EndpointClosedError,
     FrameTooLarge,
     InvalidMessage,
     InvalidMessageError,
@@ -37,6 +41,12 @@ from klaw_core.runtime.errors import (
     MalformedHeader,
     MalformedPayload,
     PayloadValidationError,
+    ProducerFailed,
+    ProducerFailedError,
+    ProducerLost,
+    ProducerLostError,
+    ReceiversClosed,
+    ReceiversClosedError,
     TruncatedFrame,
     UnknownSchemaVersion,
     UnwrapError,
@@ -48,7 +58,26 @@ STRUCT_EXAMPLES: dict[type[msgspec.Struct], list[Any]] = {
     ChannelEmpty: [ChannelEmpty()],
     ChannelTimeout: [ChannelTimeout(), ChannelTimeout(0.25)],
     InvalidMessage: [InvalidMessage("jobs", 17, "expected int, got str - at `$[2]`")],
-    ChannelLost: [ChannelLost("jobs", "actor died"), ChannelLost("", "")],
+    ChannelLost: [
+        ChannelLost("jobs", "actor died"),
+        ChannelLost("", ""),
+        ChannelLost("jobs", "actor died", ((3, 7), (9, 9))),
+    ],
+    ChannelEnded: [ChannelEnded(), ChannelEnded("every sender closed")],
+    EndpointClosed: [EndpointClosed(), EndpointClosed("receiver closed")],
+    ReceiversClosed: [ReceiversClosed(), ReceiversClosed("all receivers closed")],
+    ProducerLost: [
+        ProducerLost(channel="jobs", producer="p-1", delivered=0),
+        ProducerLost(
+            channel="jobs", producer="p-1", delivered=12, lost=((12, 19),), reason="lease 5s"
+        ),
+    ],
+    ProducerFailed: [
+        ProducerFailed(channel="jobs", producer="p-1", error_type="ValueError", error_message=""),
+        ProducerFailed(
+            channel="", producer="p", error_type="KeyError", error_message="'x'", reason="r"
+        ),
+    ],
 }
 TWINS: dict[type[msgspec.Struct], type[ChannelError]] = {
     ChannelClosed: ChannelClosedError,
@@ -57,6 +86,11 @@ TWINS: dict[type[msgspec.Struct], type[ChannelError]] = {
     ChannelTimeout: ChannelTimeoutError,
     InvalidMessage: InvalidMessageError,
     ChannelLost: ChannelLostError,
+    ChannelEnded: ChannelEndedError,
+    EndpointClosed: EndpointClosedError,
+    ReceiversClosed: ReceiversClosedError,
+    ProducerLost: ProducerLostError,
+    ProducerFailed: ProducerFailedError,
 }
 STRUCTS = [s for cls, examples in STRUCT_EXAMPLES.items() for s in examples]
 WIRE_ERRORS = [
@@ -160,3 +194,35 @@ def test_unwrap_error_keeps_result_through_pickle() -> None:
     exc = UnwrapError(Err("boom"), "called unwrap() on Err(error='boom')")
     again = pickle.loads(pickle.dumps(exc))
     assert (again.result, again.message, str(again)) == (Err("boom"), exc.message, str(exc))
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        ChannelEndedError,
+        EndpointClosedError,
+        ReceiversClosedError,
+        ProducerLostError,
+        ProducerFailedError,
+    ],
+)
+def test_closed_cases_are_told_apart_by_class(cls: type[ChannelClosedError]) -> None:
+    """Every closed case is a ChannelClosedError, and no case is another's subclass."""
+    assert issubclass(cls, ChannelClosedError)
+    others = {
+        ChannelEndedError,
+        EndpointClosedError,
+        ReceiversClosedError,
+        ProducerLostError,
+        ProducerFailedError,
+    } - {cls}
+    assert not any(issubclass(cls, other) for other in others)
+
+
+def test_invalid_message_is_a_value_error() -> None:
+    assert issubclass(InvalidMessageError, ValueError)
+
+
+def test_lost_ranges_are_named_in_the_message() -> None:
+    assert "seq 3-7, 9" in str(ChannelLostError("jobs", "actor died", ((3, 7), (9, 9))))
+    assert "seq 12-19" in str(ProducerLostError("jobs", "p-1", 12, ((12, 19),)))

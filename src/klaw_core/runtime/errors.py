@@ -26,6 +26,8 @@ __all__ = [
     "ChannelClosedError",
     "ChannelEmpty",
     "ChannelEmptyError",
+    "ChannelEnded",
+    "ChannelEndedError",
     "ChannelError",
     "ChannelFull",
     "ChannelFullError",
@@ -34,6 +36,8 @@ __all__ = [
     "ChannelTimeout",
     "ChannelTimeoutError",
     "ConfigError",
+    "EndpointClosed",
+    "EndpointClosedError",
     "FrameTooLarge",
     "InvalidMessage",
     "InvalidMessageError",
@@ -42,9 +46,16 @@ __all__ = [
     "MalformedHeader",
     "MalformedPayload",
     "PayloadValidationError",
+    "ProducerFailed",
+    "ProducerFailedError",
+    "ProducerLost",
+    "ProducerLostError",
+    "ReceiversClosed",
+    "ReceiversClosedError",
     "TruncatedFrame",
     "UnknownSchemaVersion",
     "UnwrapError",
+    "format_seq_ranges",
 ]
 
 
@@ -202,47 +213,348 @@ class ChannelError(KlawError):
     """
 
 
-class ChannelClosed(msgspec.Struct, frozen=True, gc=False):
-    """Value form of "the channel is closed" (end of channel, or no receivers left).
+def format_seq_ranges(ranges: tuple[tuple[int, int], ...]) -> str:
+    """Name inclusive sequence-number ranges the way the channel errors print them.
+
+    Args:
+        ranges: ``(first, last)`` pairs, inclusive, in order.
+
+    Returns:
+        ``"seq 3-7, 10"`` style text, or ``"none"`` for no ranges.
 
     Example:
-        >>> ChannelClosed("all senders closed").to_exception()
-        ChannelClosedError('all senders closed')
+        >>> format_seq_ranges(((3, 7), (10, 10)))
+        'seq 3-7, 10'
+    """
+    if not ranges:
+        return "none"
+    return "seq " + ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+class ChannelClosed(msgspec.Struct, frozen=True, gc=False):
+    """Value form of "the channel is closed"; the subclasses tell the cases apart.
+
+    ``try_send``/``try_recv`` return one of :class:`ChannelEnded`,
+    :class:`EndpointClosed`, :class:`ReceiversClosed`, :class:`ProducerLost` or
+    :class:`ProducerFailed` inside ``Err(...)``; match on the class, never on
+    ``reason``, which is only for people.
+
+    Example:
+        >>> ChannelClosed("closed").to_exception()
+        ChannelClosedError('closed')
     """
 
     reason: str | None = None
 
     def to_exception(self) -> ChannelClosedError:
-        """Return the matching :class:`ChannelClosedError`, to raise.
+        """Return the matching :class:`ChannelClosedError` subclass, to raise.
 
         Returns:
-            A new :class:`ChannelClosedError` with the same ``reason``.
+            A new exception of the class twinned with this struct's class.
         """
         return ChannelClosedError(self.reason)
 
 
-class ChannelClosedError(ChannelError):
-    """The channel is closed: no more items will arrive, or nobody will receive.
+class ChannelEnded(ChannelClosed, frozen=True, gc=False):
+    """End of channel: every sender closed and everything buffered was received.
 
     Example:
-        >>> ChannelClosedError("all receivers closed").to_struct()
-        ChannelClosed(reason='all receivers closed')
+        >>> ChannelEnded().to_exception()
+        ChannelEndedError('end of channel: every sender closed')
     """
+
+    def to_exception(self) -> ChannelEndedError:
+        """Return the matching :class:`ChannelEndedError`, to raise.
+
+        Returns:
+            A new :class:`ChannelEndedError` with the same ``reason``.
+        """
+        return ChannelEndedError(self.reason)
+
+
+class EndpointClosed(ChannelClosed, frozen=True, gc=False):
+    """This endpoint itself was closed (by this task or another), not the channel.
+
+    Example:
+        >>> EndpointClosed().to_exception()
+        EndpointClosedError('this endpoint is closed')
+    """
+
+    def to_exception(self) -> EndpointClosedError:
+        """Return the matching :class:`EndpointClosedError`, to raise.
+
+        Returns:
+            A new :class:`EndpointClosedError` with the same ``reason``.
+        """
+        return EndpointClosedError(self.reason)
+
+
+class ReceiversClosed(ChannelClosed, frozen=True, gc=False):
+    """Every receiver closed: nothing sent now would ever be received.
+
+    Example:
+        >>> ReceiversClosed().to_exception()
+        ReceiversClosedError('every receiver closed')
+    """
+
+    def to_exception(self) -> ReceiversClosedError:
+        """Return the matching :class:`ReceiversClosedError`, to raise.
+
+        Returns:
+            A new :class:`ReceiversClosedError` with the same ``reason``.
+        """
+        return ReceiversClosedError(self.reason)
+
+
+class ProducerLost(ChannelClosed, frozen=True, gc=False, kw_only=True):
+    """Value form of "a producer died or vanished without closing" (its lease expired).
+
+    Attributes:
+        channel: the channel's name.
+        producer: the lost producer's identity.
+        delivered: how many of its messages were delivered before the loss.
+        lost: inclusive ``(first, last)`` seq ranges accepted from it and lost.
+
+    Example:
+        >>> print(ProducerLost(channel="jobs", producer="p1", delivered=3).to_exception())
+        channel 'jobs': producer 'p1' lost after 3 delivered messages; lost: none
+    """
+
+    channel: str
+    producer: str
+    delivered: int
+    lost: tuple[tuple[int, int], ...] = ()
+
+    def to_exception(self) -> ProducerLostError:
+        """Return the matching :class:`ProducerLostError`, to raise.
+
+        Returns:
+            A new :class:`ProducerLostError` with the same fields.
+        """
+        return ProducerLostError(
+            self.channel, self.producer, self.delivered, self.lost, self.reason
+        )
+
+
+class ProducerFailed(ChannelClosed, frozen=True, gc=False, kw_only=True):
+    """Value form of "a producer closed its sender with an error" (a ``WireError`` arrived).
+
+    Attributes:
+        channel: the channel's name.
+        producer: the failed producer's identity.
+        error_type: the class name of the producer's exception.
+        error_message: ``str()`` of the producer's exception.
+
+    Example:
+        >>> print(ProducerFailed(channel="jobs", producer="p1", error_type="ValueError",
+        ...                      error_message="boom").to_exception())
+        channel 'jobs': producer 'p1' failed: ValueError: boom
+    """
+
+    channel: str
+    producer: str
+    error_type: str
+    error_message: str
+
+    def to_exception(self) -> ProducerFailedError:
+        """Return the matching :class:`ProducerFailedError`, to raise.
+
+        Returns:
+            A new :class:`ProducerFailedError` with the same fields.
+        """
+        return ProducerFailedError(
+            self.channel, self.producer, self.error_type, self.error_message, self.reason
+        )
+
+
+class ChannelClosedError(ChannelError):
+    """The channel, or this endpoint, is closed; the subclass says which case.
+
+    ``except ChannelClosedError`` catches every case; the subclasses
+    (:class:`ChannelEndedError`, :class:`EndpointClosedError`,
+    :class:`ReceiversClosedError`, :class:`ProducerLostError`,
+    :class:`ProducerFailedError`) tell them apart by class, never by text.
+
+    Example:
+        >>> ChannelClosedError("closed").to_struct()
+        ChannelClosed(reason='closed')
+    """
+
+    default_reason = "channel closed"
 
     def __init__(self, reason: str | None = None) -> None:
         self.reason = reason
-        super().__init__(reason or "channel closed")
+        super().__init__(reason or self.default_reason)
 
     def to_struct(self) -> ChannelClosed:
-        """Return the matching :class:`ChannelClosed` struct, to return inside ``Err(...)``.
+        """Return the matching struct, to return inside ``Err(...)``.
 
         Returns:
-            A new :class:`ChannelClosed` with the same ``reason``.
+            A new struct of the class twinned with this exception's class.
         """
         return ChannelClosed(self.reason)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.reason,))
+
+
+class ChannelEndedError(ChannelClosedError):
+    """End of channel: every sender closed and the buffer is drained (``async for`` stops).
+
+    Example:
+        >>> ChannelEndedError().to_struct()
+        ChannelEnded(reason=None)
+    """
+
+    default_reason = "end of channel: every sender closed"
+
+    def to_struct(self) -> ChannelEnded:
+        """Return the matching :class:`ChannelEnded` struct.
+
+        Returns:
+            A new :class:`ChannelEnded` with the same ``reason``.
+        """
+        return ChannelEnded(self.reason)
+
+
+class EndpointClosedError(ChannelClosedError):
+    """This endpoint was closed; using it again is a bug in the caller (trio/anyio's
+    ``ClosedResourceError``), distinct from the channel's end.
+
+    Example:
+        >>> EndpointClosedError().to_struct()
+        EndpointClosed(reason=None)
+    """
+
+    default_reason = "this endpoint is closed"
+
+    def to_struct(self) -> EndpointClosed:
+        """Return the matching :class:`EndpointClosed` struct.
+
+        Returns:
+            A new :class:`EndpointClosed` with the same ``reason``.
+        """
+        return EndpointClosed(self.reason)
+
+
+class ReceiversClosedError(ChannelClosedError):
+    """Every receiver closed, so a send can never be received (anyio's ``BrokenResourceError``).
+
+    Example:
+        >>> ReceiversClosedError().to_struct()
+        ReceiversClosed(reason=None)
+    """
+
+    default_reason = "every receiver closed"
+
+    def to_struct(self) -> ReceiversClosed:
+        """Return the matching :class:`ReceiversClosed` struct.
+
+        Returns:
+            A new :class:`ReceiversClosed` with the same ``reason``.
+        """
+        return ReceiversClosed(self.reason)
+
+
+class ProducerLostError(ChannelClosedError):
+    """A producer died or vanished without closing: its lease at the channel expired.
+
+    Raised to receivers after every message it sent that reached the channel;
+    names the producer, how many of its messages were delivered, and the seq
+    ranges known lost.
+
+    Example:
+        >>> err = ProducerLostError("jobs", "p1", 3, ((3, 4),))
+        >>> print(err)
+        channel 'jobs': producer 'p1' lost after 3 delivered messages; lost: seq 3-4
+        >>> err.to_struct().lost
+        ((3, 4),)
+    """
+
+    def __init__(
+        self,
+        channel: str,
+        producer: str,
+        delivered: int,
+        lost: tuple[tuple[int, int], ...] = (),
+        reason: str | None = None,
+    ) -> None:
+        self.channel = channel
+        self.producer = producer
+        self.delivered = delivered
+        self.lost = tuple((int(a), int(b)) for a, b in lost)
+        text = (
+            f"channel {channel!r}: producer {producer!r} lost after {delivered} delivered "
+            f"messages; lost: {format_seq_ranges(self.lost)}"
+        )
+        super().__init__(text if reason is None else f"{text} ({reason})")
+        self.reason = reason
+
+    def to_struct(self) -> ProducerLost:
+        """Return the matching :class:`ProducerLost` struct.
+
+        Returns:
+            A new :class:`ProducerLost` with the same fields.
+        """
+        return ProducerLost(
+            reason=self.reason,
+            channel=self.channel,
+            producer=self.producer,
+            delivered=self.delivered,
+            lost=self.lost,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.channel, self.producer, self.delivered, self.lost, self.reason))
+
+
+class ProducerFailedError(ChannelClosedError):
+    """A producer closed with an error (``close(error=...)`` or an exception in ``async with``).
+
+    Raised to receivers after every message it sent before the failure, so a
+    failed upstream is never mistaken for a clean end.
+
+    Example:
+        >>> err = ProducerFailedError("jobs", "p1", "ValueError", "boom")
+        >>> err.error_type, err.to_struct().error_message
+        ('ValueError', 'boom')
+    """
+
+    def __init__(
+        self,
+        channel: str,
+        producer: str,
+        error_type: str,
+        error_message: str,
+        reason: str | None = None,
+    ) -> None:
+        self.channel = channel
+        self.producer = producer
+        self.error_type = error_type
+        self.error_message = error_message
+        text = f"channel {channel!r}: producer {producer!r} failed: {error_type}: {error_message}"
+        super().__init__(text if reason is None else f"{text} ({reason})")
+        self.reason = reason
+
+    def to_struct(self) -> ProducerFailed:
+        """Return the matching :class:`ProducerFailed` struct.
+
+        Returns:
+            A new :class:`ProducerFailed` with the same fields.
+        """
+        return ProducerFailed(
+            reason=self.reason,
+            channel=self.channel,
+            producer=self.producer,
+            error_type=self.error_type,
+            error_message=self.error_message,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (self.channel, self.producer, self.error_type, self.error_message, self.reason),
+        )
 
 
 class ChannelFull(msgspec.Struct, frozen=True, gc=False):
@@ -399,7 +711,7 @@ class InvalidMessage(msgspec.Struct, frozen=True, gc=False):
         return InvalidMessageError(self.channel, self.seq, self.detail)
 
 
-class InvalidMessageError(ChannelError):
+class InvalidMessageError(ChannelError, ValueError):
     """A message arrived that does not match the channel's declared type.
 
     Raised at the receiving boundary, naming the channel and the sequence number,
@@ -431,6 +743,12 @@ class InvalidMessageError(ChannelError):
 class ChannelLost(msgspec.Struct, frozen=True, gc=False):
     """Value form of "the channel's peer failed, or messages were lost".
 
+    Attributes:
+        channel: the channel's name.
+        detail: what failed.
+        lost: inclusive ``(first, last)`` seq ranges whose ``send()`` returned and
+            that are known lost (empty when none were, or none can be named).
+
     Example:
         >>> ChannelLost("jobs", "the channel actor died").to_exception()
         ChannelLostError("channel 'jobs' lost: the channel actor died")
@@ -438,14 +756,15 @@ class ChannelLost(msgspec.Struct, frozen=True, gc=False):
 
     channel: str
     detail: str
+    lost: tuple[tuple[int, int], ...] = ()
 
     def to_exception(self) -> ChannelLostError:
         """Return the matching :class:`ChannelLostError`, to raise.
 
         Returns:
-            A new :class:`ChannelLostError` with the same ``channel`` and ``detail``.
+            A new :class:`ChannelLostError` with the same fields.
         """
-        return ChannelLostError(self.channel, self.detail)
+        return ChannelLostError(self.channel, self.detail, self.lost)
 
 
 class ChannelLostError(ChannelError):
@@ -453,24 +772,28 @@ class ChannelLostError(ChannelError):
 
     Example:
         >>> ChannelLostError("jobs", "the channel actor died").to_struct()
-        ChannelLost(channel='jobs', detail='the channel actor died')
+        ChannelLost(channel='jobs', detail='the channel actor died', lost=())
+        >>> print(ChannelLostError("jobs", "actor died", ((7, 9),)))
+        channel 'jobs' lost: actor died; lost: seq 7-9
     """
 
-    def __init__(self, channel: str, detail: str) -> None:
+    def __init__(self, channel: str, detail: str, lost: tuple[tuple[int, int], ...] = ()) -> None:
         self.channel = channel
         self.detail = detail
-        super().__init__(f"channel {channel!r} lost: {detail}")
+        self.lost = tuple((int(a), int(b)) for a, b in lost)
+        text = f"channel {channel!r} lost: {detail}"
+        super().__init__(f"{text}; lost: {format_seq_ranges(self.lost)}" if self.lost else text)
 
     def to_struct(self) -> ChannelLost:
         """Return the matching :class:`ChannelLost` struct, to return inside ``Err(...)``.
 
         Returns:
-            A new :class:`ChannelLost` with the same ``channel`` and ``detail``.
+            A new :class:`ChannelLost` with the same fields.
         """
-        return ChannelLost(self.channel, self.detail)
+        return ChannelLost(self.channel, self.detail, self.lost)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.channel, self.detail))
+        return (type(self), (self.channel, self.detail, self.lost))
 
 
 # ------------------------------------------------------------------------ results

@@ -29,6 +29,8 @@ from klaw_core.runtime.errors import (
     ChannelClosedError,
     ChannelEmpty,
     ChannelEmptyError,
+    ChannelEnded,
+    ChannelEndedError,
     ChannelError,
     ChannelFull,
     ChannelFullError,
@@ -36,8 +38,16 @@ from klaw_core.runtime.errors import (
     ChannelLostError,
     ChannelTimeout,
     ChannelTimeoutError,
+    EndpointClosed,
+    EndpointClosedError,
     InvalidMessage,
     InvalidMessageError,
+    ProducerFailed,
+    ProducerFailedError,
+    ProducerLost,
+    ProducerLostError,
+    ReceiversClosed,
+    ReceiversClosedError,
 )
 
 # ------------------------------------------------------------------ wire format
@@ -74,6 +84,16 @@ __all__ = [
     "ChannelTimeoutError",
     "InvalidMessage",
     "InvalidMessageError",
+    "ChannelEnded",
+    "ChannelEndedError",
+    "EndpointClosed",
+    "EndpointClosedError",
+    "ProducerFailed",
+    "ProducerFailedError",
+    "ProducerLost",
+    "ProducerLostError",
+    "ReceiversClosed",
+    "ReceiversClosedError",
 ]
 
 T = TypeVar("T")
