@@ -213,7 +213,9 @@ cdef object _truncated_body(Py_ssize_t declared, Py_ssize_t present, Py_ssize_t 
 cdef object _payload_error(object exc, Py_ssize_t offset):
     if isinstance(exc, _ValidationError):
         return PayloadValidationError(f"frame payload does not match the expected type: {exc}", offset)
-    return MalformedPayload(f"frame payload is not valid: {exc}", offset)
+    if isinstance(exc, RecursionError):
+        return MalformedPayload(f"frame payload is nested too deeply to decode: {exc}", offset)
+    return MalformedPayload(f"frame payload is not valid MessagePack: {exc}", offset)
 
 
 include "_pool.pxi"

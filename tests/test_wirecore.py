@@ -368,34 +368,46 @@ def test_decode_frames_validation_error(wirecore: ModuleType) -> None:
     data = batch(ENC.encode({"x": 1, "y": 2}), ENC.encode({"x": "no", "y": 2}))
     with pytest.raises(PayloadValidationError) as info:
         wirecore.decode_frames(data, msgspec.msgpack.Decoder(Point))
+    assert type(info.value) is PayloadValidationError
     assert info.value.offset == 4 + len(ENC.encode({"x": 1, "y": 2}))
-    assert isinstance(info.value.__cause__, msgspec.ValidationError)
-    assert info.value.reason == (
-        "frame payload does not match the expected type: Expected `int`, got `str` - at `$.x`"
-    )
+    # klaw's words carry the meaning; msgspec's message (the path) follows.
+    cause = info.value.__cause__
+    assert cause is not None
+    assert info.value.reason == f"frame payload does not match the expected type: {cause}"
 
 
 @pytest.mark.parametrize(
-    ("body", "cause"),
+    "body",
     [
-        (b"\xc1", msgspec.DecodeError),  # never-used type byte
-        (b"\x92\x01", msgspec.DecodeError),  # array of 2 holding 1
-        (b"\x01\x02", msgspec.DecodeError),  # trailing bytes
-        (b"", msgspec.DecodeError),
-        (b"\xa2\xff\xfe", UnicodeDecodeError),  # invalid UTF-8
-        (b"\x91" * 100_000 + b"\xc0", RecursionError),  # nested too deep
+        pytest.param(b"\xc1", id="never-used-type-byte"),
+        pytest.param(b"\x92\x01", id="array-of-2-holding-1"),
+        pytest.param(b"\x01\x02", id="trailing-bytes"),
+        pytest.param(b"", id="empty"),
+        pytest.param(b"\xa2\xff\xfe", id="invalid-utf8"),
     ],
 )
-def test_decode_frames_malformed_payload(
-    wirecore: ModuleType, body: bytes, cause: type[BaseException]
-) -> None:
+def test_decode_frames_malformed_payload(wirecore: ModuleType, body: bytes) -> None:
     data = frame(b"\x07") + frame(body)
     with pytest.raises(MalformedPayload) as info:
         wirecore.decode_frames(data, DEC)
     assert type(info.value) is MalformedPayload
     assert info.value.offset == 5
-    assert isinstance(info.value.__cause__, cause)
-    assert info.value.reason.startswith("frame payload is not valid: ")
+    # Which exception msgspec raises, and its wording, vary between releases
+    # (invalid UTF-8: UnicodeDecodeError up to 0.22, msgspec.DecodeError from
+    # 0.23): klaw's promise is its own class, the offset and its own words.
+    cause = info.value.__cause__
+    assert cause is not None
+    assert info.value.reason == f"frame payload is not valid MessagePack: {cause}"
+
+
+def test_decode_frames_nested_too_deep(wirecore: ModuleType) -> None:
+    data = frame(b"\x07") + frame(b"\x91" * 100_000 + b"\xc0")
+    with pytest.raises(MalformedPayload) as info:
+        wirecore.decode_frames(data, DEC)
+    assert type(info.value) is MalformedPayload
+    assert info.value.offset == 5
+    assert info.value.__cause__ is not None
+    assert info.value.reason.startswith("frame payload is ")
 
 
 def test_decode_frames_first_problem_wins(wirecore: ModuleType) -> None:

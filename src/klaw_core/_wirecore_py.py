@@ -135,7 +135,9 @@ def _payload_error(exc: Exception, offset: int) -> MalformedPayload:
         return PayloadValidationError(
             f"frame payload does not match the expected type: {exc}", offset
         )
-    return MalformedPayload(f"frame payload is not valid: {exc}", offset)
+    if isinstance(exc, RecursionError):
+        return MalformedPayload(f"frame payload is nested too deeply to decode: {exc}", offset)
+    return MalformedPayload(f"frame payload is not valid MessagePack: {exc}", offset)
 
 
 # ----------------------------------------------------------------- buffer pool

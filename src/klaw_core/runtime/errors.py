@@ -139,7 +139,7 @@ class MalformedPayload(KlawWireError):
         >>> decode(b"\\x93\\x01")
         Traceback (most recent call last):
         ...
-        klaw_core.runtime.errors.MalformedPayload: Input data was truncated
+        klaw_core.runtime.errors.MalformedPayload: payload is not valid MessagePack: ...
     """
 
 
@@ -151,7 +151,7 @@ class PayloadValidationError(MalformedPayload):
         >>> get_codec_pool().decode_payload(b"\\xa1x", int)
         Traceback (most recent call last):
         ...
-        klaw_core.runtime.errors.PayloadValidationError: Expected `int`, got `str`
+        klaw_core.runtime.errors.PayloadValidationError: payload does not match the expected type: ...
     """
 
 

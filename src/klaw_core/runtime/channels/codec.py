@@ -12,8 +12,9 @@ frames concatenated, each frame a 4-byte big-endian length and one envelope.
 Decoding never leaks msgspec's exceptions. Bytes that are not MessagePack (or
 hold invalid UTF-8, or nest too deeply) raise :class:`~klaw_core.runtime.errors.MalformedPayload`;
 valid MessagePack of the wrong shape raises
-:class:`~klaw_core.runtime.errors.PayloadValidationError`. Both keep msgspec's
-message, which names the failing path (e.g. ``at `$[1][3]```).
+:class:`~klaw_core.runtime.errors.PayloadValidationError`. The reason says
+which in klaw's own words, then keeps msgspec's message, which names the
+failing path (e.g. ``at `$[1][3]```).
 
 Example:
     >>> from klaw_core.runtime.channels.wire import Heartbeat
@@ -60,28 +61,31 @@ PAYLOAD_DECODER_CACHE_SIZE: Final = 256
 def wire_error_from(exc: Exception) -> KlawWireError:
     """Translate an exception raised by a msgspec decoder into the wire family.
 
+    The reason starts with klaw's own words for what went wrong (``payload is
+    not valid MessagePack``, ``payload does not match the expected type``,
+    ``payload is nested too deeply to decode``); msgspec's message follows, for
+    the detail it names (e.g. the failing path ``at `$[1][3]```). Which class
+    and wording msgspec uses for a given fault varies between its releases.
+
     Args:
         exc: what ``Decoder.decode`` raised.
 
     Returns:
         :class:`PayloadValidationError` for ``msgspec.ValidationError``,
         :class:`MalformedPayload` for any other decode failure (malformed
-        MessagePack, invalid UTF-8, nesting too deep). The reason keeps msgspec's
-        message.
+        MessagePack, invalid UTF-8, nesting too deep).
 
     Example:
         >>> wire_error_from(msgspec.DecodeError("Input data was truncated"))
-        MalformedPayload('Input data was truncated')
+        MalformedPayload('payload is not valid MessagePack: Input data was truncated')
     """
     if isinstance(exc, KlawWireError):
         return exc
     if isinstance(exc, msgspec.ValidationError):
-        return PayloadValidationError(str(exc))
-    if isinstance(exc, UnicodeDecodeError):
-        return MalformedPayload(f"invalid UTF-8 in a string: {exc}")
+        return PayloadValidationError(f"payload does not match the expected type: {exc}")
     if isinstance(exc, RecursionError):
-        return MalformedPayload("MessagePack data is nested too deeply")
-    return MalformedPayload(str(exc))
+        return MalformedPayload(f"payload is nested too deeply to decode: {exc}")
+    return MalformedPayload(f"payload is not valid MessagePack: {exc}")
 
 
 # What a msgspec decode can raise on bad input. ValueError covers
@@ -109,7 +113,7 @@ def decode_with(decoder: msgspec.msgpack.Decoder[T], data: Buffer | msgspec.Raw)
         >>> decode_with(msgspec.msgpack.Decoder(int), b"\\xa1x")
         Traceback (most recent call last):
         ...
-        klaw_core.runtime.errors.PayloadValidationError: Expected `int`, got `str`
+        klaw_core.runtime.errors.PayloadValidationError: payload does not match the expected type: ...
     """
     try:
         return decoder.decode(data)

@@ -172,7 +172,7 @@ def decode_envelope_view(data: Buffer) -> EnvelopeView:
         >>> decode_envelope_view(b"\\x92\\x09\\x90")  # [9, []]: no message kind 9
         Traceback (most recent call last):
         ...
-        klaw_core.runtime.errors.PayloadValidationError: Invalid enum value 9 - at `$[0]`
+        klaw_core.runtime.errors.PayloadValidationError: payload does not match the expected type: ...
     """
     return decode_with(_envelope_view_decoder, data)
 
@@ -197,7 +197,7 @@ def decode_task_view(data: Buffer) -> TaskEventView:
         >>> decode_task_view(msgspec.msgpack.encode({"run_id": "r1"}))
         Traceback (most recent call last):
         ...
-        klaw_core.runtime.errors.PayloadValidationError: Object missing required field `id`
+        klaw_core.runtime.errors.PayloadValidationError: payload does not match the expected type: ...
     """
     return decode_with(_task_view_decoder, data)
 
@@ -223,6 +223,6 @@ def decode_run_summary_view(data: Buffer) -> RunSummaryView:
         >>> decode_run_summary_view(msgspec.msgpack.encode({**run, "created_at": "today"}))
         Traceback (most recent call last):
         ...
-        klaw_core.runtime.errors.PayloadValidationError: Expected `int`, got `str` - at `$.created_at`
+        klaw_core.runtime.errors.PayloadValidationError: payload does not match the expected type: ...
     """
     return decode_with(_run_summary_view_decoder, data)

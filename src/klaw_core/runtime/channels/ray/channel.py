@@ -717,7 +717,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
         ...             print(exc)
         ...         return [first] + [item async for item in rx]
         >>> asyncio.run(main())
-        channel 'ch-...': message seq 1 is invalid: Expected `int`, got `str`
+        channel 'ch-...': message seq 1 is invalid: payload does not match the expected type: ...
         [1, 3]
     """
 
