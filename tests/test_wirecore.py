@@ -384,6 +384,8 @@ def test_decode_frames_validation_error(wirecore: ModuleType) -> None:
         pytest.param(b"\x01\x02", id="trailing-bytes"),
         pytest.param(b"", id="empty"),
         pytest.param(b"\xa2\xff\xfe", id="invalid-utf8"),
+        # A map key that is itself a map: msgspec < 0.22 raised TypeError here.
+        pytest.param(b"\x81\x80\xc0", id="unhashable-map-key"),
     ],
 )
 def test_decode_frames_malformed_payload(wirecore: ModuleType, body: bytes) -> None:

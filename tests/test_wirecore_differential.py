@@ -280,7 +280,7 @@ def test_frame_decoder_mutated_streams_agree(
 def agree_with_msgspec(peek: tuple[Any, ...], data: bytes) -> None:
     try:
         full = msgspec.msgpack.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # whatever msgspec raises on bad bytes
         return
     shaped = (
         type(full) is list

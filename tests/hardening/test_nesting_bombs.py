@@ -12,8 +12,9 @@ What msgspec does: it checks that the input holds at least one byte per
 declared item before allocating (so huge declarations cost nothing), and it
 guards recursion with ``Py_EnterRecursiveCall``: too deep a value raises
 ``RecursionError("maximum recursion depth exceeded while deserializing an
-object")``. The codec wraps that into ``MalformedPayload`` (the RecursionError
-chained as ``__cause__``). That guard counts Python's recursion limit, not the
+object")``. The codec wraps that into ``MalformedPayload`` (msgspec's exception
+chained as ``__cause__``; the tests assert klaw's class and words, not which
+exception msgspec raised). That guard counts Python's recursion limit, not the
 C stack, so on Python < 3.14 a thread with a small stack (or a raised
 recursion limit) can overflow before it fires: see
 ``test_bomb_in_a_small_stack_thread`` (msgspec/msgspec#1033, not fixed there).
@@ -177,8 +178,11 @@ def test_deep_recursion_is_wrapped_with_its_cause() -> None:
     ):
         with pytest.raises(MalformedPayload) as info:
             fn()
-        assert isinstance(info.value.__cause__, RecursionError)
-        assert "deep" in info.value.reason or "recursion" in info.value.reason
+        assert type(info.value) is MalformedPayload
+        # msgspec's exception is chained; which class it is (RecursionError in
+        # every release so far) is msgspec's business, so only klaw's words count.
+        assert info.value.__cause__ is not None
+        assert info.value.reason.startswith(("payload is ", "frame payload is "))
 
 
 def test_bomb_in_a_header_field_is_refused_by_the_peek() -> None:
@@ -236,10 +240,10 @@ def test_little_stack_left_gives_a_wire_error(path: Callable[[bytes], Any]) -> N
         try:
             path(body)
         except MalformedPayload as exc:
-            return type(exc.__cause__).__name__
+            return "wire error" if exc.__cause__ is not None else "wire error without its cause"
         return "decoded"
 
-    assert at_stack_depth(60, attempt) == "RecursionError"
+    assert at_stack_depth(60, attempt) == "wire error"
     assert attempt() == "decoded"
 
 

@@ -243,10 +243,10 @@ def test_uncoercible_environment_value() -> None:
 
 # ----------------------------------------------------------------------- bounds
 
-# key -> (a value inside the bounds, a value outside, the bound msgspec names)
+# key -> (a value inside the bounds, a value outside, the bound klaw names)
 BOUNDS: dict[str, tuple[Any, Any, str]] = {
     "ray.namespace": ("prod-1", "Prod", "matching regex"),
-    "ray.num_cpus": (1, 0, ">= 1"),
+    "ray.num_cpus": (1, 0, "> 0"),
     "ray.max_restarts": (-1, -2, ">= -1"),
     "ray.max_task_retries": (0, -2, ">= -1"),
     "ray.max_concurrency": (10_000, 10_001, "<= 10000"),
@@ -336,7 +336,7 @@ def test_every_problem_of_file_and_environment_is_reported_at_once(tmp_path: Pat
     assert error.problems == (
         f"channels.linger: unknown key (file {path}); known keys of [channels]: "
         "capacity, unbounded, timeout, batch_size, linger_ms",
-        "ray.num_cpus = 'lots' (env KLAW_RAY_NUM_CPUS): expected int | null, got str",
+        "ray.num_cpus = 'lots' (env KLAW_RAY_NUM_CPUS): expected int | None, got str",
         f"channels.capacity = 0 (file {path}): expected int >= 1",
         f"telemetry.trace_sample_rate = 2.0 (file {path}): expected float <= 1.0",
         "codec.pool_size = '-5' (env KLAW_CODEC_POOL_SIZE): expected int >= 0",

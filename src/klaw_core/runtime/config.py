@@ -43,11 +43,14 @@ Example:
 from __future__ import annotations
 
 import functools
+import operator
 import os
+import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeAlias, cast, get_args
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeAlias, Union, cast, get_args, get_origin
 
 import msgspec
 
@@ -126,7 +129,7 @@ class RayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
         >>> msgspec.convert({"max_restarts": -2}, RayConfig)
         Traceback (most recent call last):
         ...
-        msgspec.ValidationError: Expected `int` >= -1 - at `$.max_restarts`
+        msgspec.ValidationError: ...max_restarts...
     """
 
     address: str | None = None
@@ -157,7 +160,7 @@ class ChannelDefaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
         >>> msgspec.convert({"capacity": 0}, ChannelDefaults)
         Traceback (most recent call last):
         ...
-        msgspec.ValidationError: Expected `int` >= 1 - at `$.capacity`
+        msgspec.ValidationError: ...capacity...
     """
 
     capacity: ChannelCapacity = 131_072
@@ -184,7 +187,7 @@ class ExecutorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, om
         >>> msgspec.convert({"max_worker": 8}, ExecutorConfig)  # a misspelled key
         Traceback (most recent call last):
         ...
-        msgspec.ValidationError: Object contains unknown field `max_worker`
+        msgspec.ValidationError: ...max_worker...
     """
 
     max_workers: ConcurrencyLimit = 64
@@ -209,7 +212,7 @@ class TelemetryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
         >>> msgspec.convert({"trace_sample_rate": 1.5}, TelemetryConfig)
         Traceback (most recent call last):
         ...
-        msgspec.ValidationError: Expected `float` <= 1.0 - at `$.trace_sample_rate`
+        msgspec.ValidationError: ...trace_sample_rate...
     """
 
     enabled: bool = True
@@ -234,7 +237,7 @@ class CodecConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_
         >>> msgspec.convert({"pool_size": -1}, CodecConfig)
         Traceback (most recent call last):
         ...
-        msgspec.ValidationError: Expected `int` >= 0 - at `$.pool_size`
+        msgspec.ValidationError: ...pool_size...
     """
 
     max_frame_size: FrameSize = _DEFAULT_MAX_FRAME_SIZE
@@ -551,15 +554,73 @@ def _collect_env(
             raw[key] = (value, Origin("env", var))
 
 
-def _describe(exc: msgspec.ValidationError, tp: Any) -> str:
-    # msgspec says "Expected `int` >= 1"; a config reader wants "expected int >= 1",
-    # and a regex is easier to act on with the type's description next to it.
+def _describe(exc: msgspec.ValidationError, tp: Any, value: Any) -> str:
+    """Say in klaw's words what ``value`` breaks: the bound, or the expected type.
+
+    The bound is read from the field's ``msgspec.Meta``, so the message does not
+    depend on how a msgspec release words its own; msgspec's message is the
+    fallback for anything else (e.g. an integer too large for 64 bits).
+    """
+    members = get_args(tp) if get_origin(tp) in (Union, UnionType) else (tp,)
+    for member in members:
+        if get_origin(member) is not Annotated:
+            continue
+        base, *extras = get_args(member)
+        metas = [m for m in extras if isinstance(m, msgspec.Meta)]
+        try:
+            plain = msgspec.convert(value, base, strict=False)
+        except msgspec.ValidationError:
+            continue
+        for meta in metas:
+            broken = _broken_bound(plain, base, meta)
+            if broken is not None:
+                return broken
+    names = " | ".join(_type_name(m) for m in members)
+    if not any(_accepts(m, value) for m in members):
+        return f"expected {names}, got {type(value).__name__}"
     text = str(exc).replace("`", "")
-    text = text[:1].lower() + text[1:]
-    if "regex" in text:
-        descriptions = [m.description for m in get_args(tp)[1:] if isinstance(m, msgspec.Meta)]
-        text += "".join(f" ({d})" for d in descriptions if d)
-    return text
+    return text[:1].lower() + text[1:]
+
+
+def _type_name(tp: Any) -> str:
+    base = get_args(tp)[0] if get_origin(tp) is Annotated else tp
+    return "None" if base is type(None) else getattr(base, "__name__", str(base))
+
+
+def _accepts(tp: Any, value: Any) -> bool:
+    """Whether ``value`` converts to ``tp``'s type, its bounds aside."""
+    base = get_args(tp)[0] if get_origin(tp) is Annotated else tp
+    try:
+        msgspec.convert(value, base, strict=False)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _broken_bound(value: Any, base: type, meta: msgspec.Meta) -> str | None:
+    """The first bound of ``meta`` that ``value`` breaks, in klaw's words."""
+    name = base.__name__
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        for op, bound in ((">=", meta.ge), (">", meta.gt), ("<=", meta.le), ("<", meta.lt)):
+            if bound is not None and not _OPS[op](value, bound):
+                return f"expected {name} {op} {bound!r}"
+    if isinstance(value, str):
+        if meta.min_length is not None and len(value) < meta.min_length:
+            return f"expected {name} of length >= {meta.min_length}"
+        if meta.max_length is not None and len(value) > meta.max_length:
+            return f"expected {name} of length <= {meta.max_length}"
+        if meta.pattern is not None and re.search(meta.pattern, value) is None:
+            hint = f" ({meta.description})" if meta.description else ""
+            return f"expected {name} matching regex {meta.pattern!r}{hint}"
+    return None
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+}
 
 
 def _build(
@@ -582,7 +643,7 @@ def _build(
         try:
             values[key] = msgspec.convert(value, field.type, strict=False)
         except msgspec.ValidationError as exc:
-            problems.append(f"{key} = {value!r} ({origin}): {_describe(exc, field.type)}")
+            problems.append(f"{key} = {value!r} ({origin}): {_describe(exc, field.type, value)}")
     if problems:
         count = len(problems)
         where = f" in {str(file)!r}" if file is not None else ""

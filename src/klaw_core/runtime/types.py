@@ -27,7 +27,7 @@ Example:
     >>> msgspec.json.decode(b'{"capacity": 0}', type=ChannelConfig)
     Traceback (most recent call last):
     ...
-    msgspec.ValidationError: Expected `int` >= 1 - at `$.capacity`
+    msgspec.ValidationError: ...capacity...
 """
 
 from __future__ import annotations

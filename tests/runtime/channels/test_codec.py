@@ -64,6 +64,11 @@ def default_messages() -> list[Any]:
 ALL = explicit_messages() + default_messages()
 
 
+# klaw's own words for each kind of bad bytes; msgspec's message follows them.
+NOT_MESSAGEPACK = "payload is not valid MessagePack: "
+WRONG_TYPE = "payload does not match the expected type: "
+
+
 @pytest.mark.parametrize("msg", ALL, ids=lambda m: type(m).__name__)
 def test_round_trip_every_type(msg: Any) -> None:
     pool = CodecPool()
@@ -147,7 +152,8 @@ def test_decode_payload_and_decoder_cache() -> None:
     assert pool.decoder_for(Order) is pool.decoder_for(Order)
     assert pool.decoder_for(list[int]) is pool.decoder_for(list[int])
     assert pool.decode_payload(b"\x92\x01\x02", list[int]) == [1, 2]
-    with pytest.raises(PayloadValidationError, match=r"Expected `int` >= 1 - at `\$\.qty`"):
+    assert pool.decode_payload(msgspec.msgpack.encode({"id": 1, "item": "x", "qty": 1}), Order)
+    with pytest.raises(PayloadValidationError, match=f"^{WRONG_TYPE}"):
         pool.decode_payload(msgspec.msgpack.encode({"id": 1, "item": "x", "qty": 0}), Order)
     with pytest.raises(MalformedPayload):
         pool.decode_payload(msgspec.Raw(b"\x92\x01"), list[int])
@@ -174,13 +180,9 @@ def test_typed_envelope_pool() -> None:
     msg = DataMessage.new(Order(1, "a"), channel_id="orders", seq=1, ts=0)
     assert pool.envelope_type == DataMessage[Order]
     assert pool.decode(pool.encode(msg)) == msg
-    with pytest.raises(PayloadValidationError, match=r"at `\$\[2\]\.id`"):
+    with pytest.raises(PayloadValidationError, match=f"^{WRONG_TYPE}"):
         pool.decode(pool.encode(DataMessage.new({"id": "1", "item": "a"}, ts=0)))
 
-
-# klaw's own words for each kind of bad bytes; msgspec's message follows them.
-NOT_MESSAGEPACK = "payload is not valid MessagePack: "
-WRONG_TYPE = "payload does not match the expected type: "
 
 BAD_BYTES = [
     # (bytes, error class, klaw's words that start the message)
@@ -240,6 +242,19 @@ def test_payload_nested_too_deeply() -> None:
     assert type(info.value) is MalformedPayload
     assert info.value.__cause__ is not None
     assert str(info.value).startswith("payload is ")
+
+
+@pytest.mark.parametrize("payload_type", [Any, dict[Any, Any], list[Any]])
+def test_unhashable_map_key_is_a_malformed_payload(payload_type: Any) -> None:
+    """A map keyed by a map is not a valid Python value: klaw's error, never a TypeError."""
+    pool = CodecPool()
+    body = b"\x91\x81\x80\xc0" if payload_type == list[Any] else b"\x81\x80\xc0"
+    with pytest.raises(MalformedPayload) as info:
+        pool.decode_payload(body, payload_type)
+    assert type(info.value) is MalformedPayload
+    assert str(info.value).startswith(NOT_MESSAGEPACK)
+    with pytest.raises(MalformedPayload):
+        pool.decode_frames(_wirecore.pack_frame(body), type=payload_type)
 
 
 def test_wire_error_from() -> None:

@@ -70,11 +70,16 @@ def test_envelope_view_reads_every_envelope(msg: Any) -> None:
         peek_header(data[: n - 1])
 
 
+# klaw's own words that start a wire error's message; msgspec's message follows.
+NOT_MESSAGEPACK = "payload is not valid MessagePack: "
+WRONG_TYPE = "payload does not match the expected type: "
+
+
 def test_envelope_view_skips_the_fields_it_does_not_name() -> None:
     """The trailing fields are not validated: a frame whose body would fail the
     full envelope decoder still yields its header."""
     data = msgpack.packb([3, [1, 3, "c", 1, 2], 12345, {"extra": [1, 2, 3]}])
-    with pytest.raises(PayloadValidationError, match=r"Expected `str`, got `int` - at `\$\[2\]`"):
+    with pytest.raises(PayloadValidationError, match=f"^{WRONG_TYPE}"):
         decode(data)
     assert decode_envelope_view(data) == EnvelopeView(
         MessageKind.HEARTBEAT, WireHeader(1, MessageKind.HEARTBEAT, "c", 1, 2)
@@ -82,24 +87,25 @@ def test_envelope_view_skips_the_fields_it_does_not_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "cls", "text"),
+    ("data", "cls", "words"),
     [
-        (
-            msgpack.packb([7, [1, 7, "", 0, 0]]),
-            PayloadValidationError,
-            "Invalid enum value 7 - at `$[0]`",
+        pytest.param(
+            msgpack.packb([7, [1, 7, "", 0, 0]]), PayloadValidationError, WRONG_TYPE, id="kind"
         ),
-        (msgpack.packb([1, [1, 1, "", "x", 0]]), PayloadValidationError, "at `$[1][3]`"),
-        (msgpack.packb([1]), PayloadValidationError, "Expected `array` of at least length 2"),
-        (b"\x92\x01", MalformedPayload, "truncated"),
-        (b"\xc1", MalformedPayload, "malformed"),
+        pytest.param(
+            msgpack.packb([1, [1, 1, "", "x", 0]]), PayloadValidationError, WRONG_TYPE, id="seq"
+        ),
+        pytest.param(msgpack.packb([1]), PayloadValidationError, WRONG_TYPE, id="short"),
+        pytest.param(b"\x92\x01", MalformedPayload, NOT_MESSAGEPACK, id="truncated"),
+        pytest.param(b"\xc1", MalformedPayload, NOT_MESSAGEPACK, id="never-used-type-byte"),
     ],
 )
-def test_envelope_view_errors(data: bytes, cls: type[Exception], text: str) -> None:
+def test_envelope_view_errors(data: bytes, cls: type[Exception], words: str) -> None:
     with pytest.raises(cls) as info:
         decode_envelope_view(data)
     assert type(info.value) is cls
-    assert text in str(info.value)
+    # klaw's words, then msgspec's message (its wording is not asserted).
+    assert str(info.value) == f"{words}{info.value.__cause__}"
 
 
 def test_peek_header_is_the_wire_cores() -> None:
@@ -130,9 +136,9 @@ def test_task_view_from_a_full_event() -> None:
 
 
 def test_task_view_errors() -> None:
-    with pytest.raises(PayloadValidationError, match="Object missing required field `id`"):
+    with pytest.raises(PayloadValidationError, match=f"^{WRONG_TYPE}"):
         decode_task_view(msgspec.msgpack.encode({"run_id": "r"}))
-    with pytest.raises(PayloadValidationError, match=r"Expected `int`, got `str` - at `\$\.ts`"):
+    with pytest.raises(PayloadValidationError, match=f"^{WRONG_TYPE}"):
         decode_task_view(msgspec.msgpack.encode({"id": "e", "ts": "now"}))
     with pytest.raises(MalformedPayload):
         decode_task_view(b"\x81\xa2id")
@@ -152,7 +158,7 @@ def test_run_summary_view() -> None:
         "r1", "nightly-etl", "succeeded", 1_700_000_000_000, 1_700_000_360_000
     )
     del run["updated_at"]
-    with pytest.raises(PayloadValidationError, match="Object missing required field `updated_at`"):
+    with pytest.raises(PayloadValidationError, match=f"^{WRONG_TYPE}"):
         decode_run_summary_view(msgspec.msgpack.encode(run))
 
 

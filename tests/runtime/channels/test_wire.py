@@ -15,6 +15,7 @@ import msgpack
 import msgspec
 import pytest
 
+from klaw_core.runtime.channels.codec import decode_with
 from klaw_core.runtime.channels.wire import (
     NIL,
     WIRE_SCHEMA_VERSION,
@@ -30,6 +31,7 @@ from klaw_core.runtime.channels.wire import (
     now_ms,
     to_raw,
 )
+from klaw_core.runtime.errors import PayloadValidationError
 from vectors.envelopes import VECTORS_DIR, envelope_messages, envelope_vectors
 
 ENVELOPE_TYPES: list[type[Any]] = [DataMessage, ControlMessage, Heartbeat, Ack, WireError]
@@ -149,12 +151,16 @@ def test_json_schema_of_the_envelope() -> None:
 
 
 def test_tagged_dispatch_rejects_unknown_tag_and_kind() -> None:
-    with pytest.raises(msgspec.ValidationError, match="Invalid value 6"):
-        decoder.decode(msgpack.packb([6, [1, 1, "", 0, 0], None]))
-    with pytest.raises(msgspec.ValidationError, match=r"Invalid enum value 9 - at `\$\[1\]\[1\]`"):
-        decoder.decode(msgpack.packb([3, [1, 9, "", 0, 0], "w"]))
-    with pytest.raises(msgspec.ValidationError, match=r"at `\$\[1\]\[2\]`"):
-        decoder.decode(msgpack.packb([3, [1, 3, 7, 0, 0], "w"]))
+    # Each envelope differs from a valid heartbeat in one place: the tag, the
+    # header's kind, the header's channel id. msgspec's wording is not asserted.
+    assert decoder.decode(msgpack.packb([3, [1, 3, "", 0, 0], "w"])).sender_id == "w"
+    for bad in (
+        [6, [1, 1, "", 0, 0], None],
+        [3, [1, 9, "", 0, 0], "w"],
+        [3, [1, 3, 7, 0, 0], "w"],
+    ):
+        with pytest.raises(PayloadValidationError):
+            decode_with(decoder, msgpack.packb(bad))
 
 
 def test_decoded_kind_is_the_enum() -> None:
@@ -238,10 +244,8 @@ def test_typed_payload() -> None:
     data = msgspec.msgpack.encode(DataMessage.new([1, 2], channel_id="c", seq=3, ts=0))
     typed = msgspec.msgpack.decode(data, type=DataMessage[list[int]])
     assert typed.payload == [1, 2]
-    with pytest.raises(
-        msgspec.ValidationError, match=r"Expected `str`, got `int` - at `\$\[2\]\[0\]`"
-    ):
-        msgspec.msgpack.decode(data, type=DataMessage[list[str]])
+    with pytest.raises(PayloadValidationError):
+        decode_with(msgspec.msgpack.Decoder(DataMessage[list[str]]), data)
     raw = decoder.decode(data)
     assert isinstance(raw.payload, msgspec.Raw)
     assert msgspec.msgpack.decode(raw.payload) == [1, 2]

@@ -306,7 +306,7 @@ async def test_object_path_validates_and_converts() -> None:
     assert await actor.put("x") == "invalid"  # type: ignore[arg-type]
     refused = await actor.put_batch((2, "y", 3))  # type: ignore[arg-type]
     assert refused.status == "invalid"
-    assert "Expected `int`" in refused.detail
+    assert refused.detail  # says why (in msgspec's words, not asserted here)
     assert (await actor.stats()).sent == 1  # all or nothing
     assert (await actor.get_nowait()).value == 1
     assert (await actor.get_nowait()).status == "empty"
@@ -343,7 +343,7 @@ async def test_object_path_drops_a_frame_of_the_wrong_type() -> None:
     await put(actor, [3])
     result = await actor.get_batch(10)
     assert result.status == "invalid"
-    assert "Expected `int`" in result.detail
+    assert result.detail  # says why (in msgspec's words, not asserted here)
     assert (await actor.get_batch(10)).items == (3,)
     stats = await actor.stats()
     assert (stats.buffered, stats.received) == (0, 3)
@@ -375,7 +375,10 @@ async def test_object_path_waits_for_an_item() -> None:
 def test_type_validator_caches_one_converter() -> None:
     validator = _TypeValidator(int)
     assert validator.convert(3) == 3
-    assert validator.check("3") == "Expected `int`, got `str`"
+    assert validator.check(3) is None
+    reason = validator.check("3")
+    assert isinstance(reason, str)
+    assert reason
     assert _TypeValidator(None).convert(object) is object
 
 

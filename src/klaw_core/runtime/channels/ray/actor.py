@@ -165,7 +165,7 @@ class _TypeValidator(Generic[T]):
     Example:
         >>> v = _TypeValidator(int)
         >>> v.convert(3), v.check(3), v.check("x")
-        (3, None, 'Expected `int`, got `str`')
+        (3, None, '...')
     """
 
     __slots__ = ("_convert", "value_type")
