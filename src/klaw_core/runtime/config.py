@@ -24,7 +24,7 @@ Where the values come from, lowest priority first:
 3. one environment variable per field, ``KLAW_<SECTION>_<FIELD>`` in upper case
    (``KLAW_RAY_ADDRESS``, ``KLAW_CHANNELS_BATCH_SIZE``). Surrounding blanks are
    ignored. An **empty** variable sets an optional field (``ray.address``,
-   ``ray.num_cpus``, ``executor.task_timeout``) to ``None``, the only way to
+   ``ray.num_cpus``, ``channels.timeout``, ``executor.task_timeout``) to ``None``, the only way to
    undo a file's value since TOML has no null; for any other field an empty
    variable is an error. A variable with a section prefix but an unknown field
    (``KLAW_CHANNELS_CAPCITY``) is an error too, not silently ignored.
@@ -146,7 +146,10 @@ class ChannelDefaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
     Attributes:
         capacity: items a bounded channel buffers.
         unbounded: make channels unbounded unless a capacity is asked for.
-        timeout: seconds a blocking call waits by default.
+        timeout: the default deadline, in seconds, of a blocking ``send``/``recv``
+            on a channel made by ``channel()`` (past it the call raises
+            ``ChannelTimeoutError``); ``None`` (the default) or ``0``: no deadline,
+            as in anyio, trio and tokio.
         batch_size: messages a Ray sender packs into one actor call.
         linger_ms: how long a Ray sender waits for a batch to fill before flushing.
 
@@ -165,7 +168,7 @@ class ChannelDefaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
 
     capacity: ChannelCapacity = 131_072
     unbounded: bool = False
-    timeout: TimeoutSeconds = 30.0
+    timeout: TimeoutSeconds | None = None
     batch_size: BatchSize = 16_384
     linger_ms: _LingerMs = 2.0
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import itertools
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -31,7 +33,14 @@ from klaw_core.runtime.errors import (
     ChannelClosed,
     ChannelClosedError,
     ChannelEmpty,
+    ChannelEnded,
+    ChannelEndedError,
     ChannelFull,
+    ChannelTimeoutError,
+    EndpointClosed,
+    EndpointClosedError,
+    ReceiversClosed,
+    ReceiversClosedError,
 )
 
 T = TypeVar("T")
@@ -88,9 +97,9 @@ async def test_items_arrive_in_order_then_end_of_channel(make_channel: MakeChann
         await tx.send(i)
     await tx.close()
     assert [await within(rx.recv()) for _ in range(10)] == list(range(10))
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(ChannelEndedError):
         await within(rx.recv())
-    assert await rx.try_recv() == Err(ChannelClosed("all senders closed"))
+    assert isinstance((await rx.try_recv()).unwrap_err(), ChannelEnded)
 
 
 async def test_default_capacity_and_unbounded(make_channel: MakeChannel) -> None:
@@ -202,8 +211,8 @@ async def test_end_only_after_last_sender_closed_and_buffer_drained(
     assert await rx.try_recv() == Ok(4)
     result = await rx.try_recv()
     assert isinstance(result, Err)
-    assert isinstance(result.error, ChannelClosed)
-    with pytest.raises(ChannelClosedError):
+    assert isinstance(result.error, ChannelEnded)
+    with pytest.raises(ChannelEndedError):
         await within(rx.recv())
 
 
@@ -215,7 +224,7 @@ async def test_waiting_receivers_all_wake_at_end_of_channel(make_channel: MakeCh
     assert not any(task.done() for task in waiting)
     await tx.close()
     for task in waiting:
-        with pytest.raises(ChannelClosedError):
+        with pytest.raises(ChannelEndedError):
             await within(task)
 
 
@@ -253,13 +262,13 @@ async def test_send_after_all_receivers_closed_fails_and_enqueues_nothing(
     await tx.flush()
     await rx2.close()
 
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(ReceiversClosedError):
         await tx.send(2)
         await tx.flush()
     result = await tx.try_send(3)
     assert isinstance(result, Err)
-    assert isinstance(result.error, ChannelClosed)
-    with pytest.raises(ChannelClosedError):
+    assert isinstance(result.error, ReceiversClosed)
+    with pytest.raises(ReceiversClosedError):
         await tx.send_batch([4, 5])
         await tx.flush()
 
@@ -284,7 +293,7 @@ async def test_blocked_sender_wakes_with_closed_when_receivers_close(
     await asyncio.sleep(PAUSE)
     assert not blocked.done()
     await rx.close()
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(ReceiversClosedError):
         await within(blocked)
 
 
@@ -322,6 +331,8 @@ async def test_try_recv_on_empty_open_channel_is_channel_empty(make_channel: Mak
 
 
 async def test_closed_endpoints_refuse_calls_and_clones(make_channel: MakeChannel) -> None:
+    """A closed endpoint is trio/anyio's ``ClosedResourceError`` case: ``EndpointClosed``,
+    also for ``async for`` and although an item is buffered."""
     tx, rx = make_channel(2)
     extra = tx.clone()
     other = rx.clone()
@@ -330,23 +341,26 @@ async def test_closed_endpoints_refuse_calls_and_clones(make_channel: MakeChanne
     await until_stats(rx, lambda s: s.buffered == 1)
     await tx.close()
     await tx.close()  # idempotent
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(EndpointClosedError):
         await tx.send(1)
-    assert isinstance((await tx.try_send(1)).err().unwrap(), ChannelClosed)
-    with pytest.raises(ChannelClosedError):
+    assert isinstance((await tx.try_send(1)).unwrap_err(), EndpointClosed)
+    with pytest.raises(EndpointClosedError):
+        await tx.send_batch([1])
+    with pytest.raises(EndpointClosedError):
         tx.clone()
 
     await rx.close()
     await rx.close()
-    with pytest.raises(ChannelClosedError):  # although an item is buffered
+    with pytest.raises(EndpointClosedError):  # although an item is buffered
         await rx.recv()
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(EndpointClosedError):
         await rx.recv_batch(4)
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(EndpointClosedError):
         await rx.recv_batch(4, timeout=0)
-    assert isinstance((await rx.try_recv()).err().unwrap(), ChannelClosed)
-    assert [item async for item in rx] == []
-    with pytest.raises(ChannelClosedError):
+    assert isinstance((await rx.try_recv()).unwrap_err(), EndpointClosed)
+    with pytest.raises(EndpointClosedError):
+        await anext(aiter(rx))
+    with pytest.raises(EndpointClosedError):
         rx.clone()
     assert await within(other.recv()) == 1  # the open clone still gets it
     await extra.close()
@@ -496,9 +510,9 @@ async def test_recv_batch_waits_for_first_item_then_takes_what_is_there(
     await tx.send(6)
     await tx.close()
     assert list(await within(rx.recv_batch(10, timeout=PAUSE))) == [6]
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(ChannelEndedError):
         await within(rx.recv_batch(10, timeout=PAUSE))
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(ChannelEndedError):
         await within(rx.recv_batch(10))
 
 
@@ -553,3 +567,348 @@ async def test_stats_are_exact(make_channel: MakeChannel) -> None:
     assert await drain(rx) == [3, 4]
     stats = await rx.stats()
     assert (stats.buffered, stats.received, stats.closed) == (0, 4, True)
+
+
+# ----------------------------------------------------------------- the rules of anyio, trio and tokio
+#
+# Each test below follows a documented behaviour of one of the channels that
+# klaw's users come from:
+#
+# - trio, ``open_memory_channel`` / ``MemoryReceiveChannel.receive``: "Memory
+#   channels allow multiple tasks to call receive at the same time. The first
+#   task will get the first item sent, the second task will get the second item
+#   sent, and so on"; blocked senders are likewise admitted in FIFO order (its
+#   ``send_tasks`` queue), and "memory channel operations are all atomic with
+#   respect to cancellation".
+# - tokio, ``mpsc::Sender::send``: "This channel uses a queue to ensure that
+#   calls to send and reserve complete in the order they were requested";
+#   ``mpsc::Receiver``: "the channel is closed when all senders have been
+#   dropped".
+# - anyio, memory object streams: ``ClosedResourceError`` for a closed stream,
+#   ``BrokenResourceError`` when every receive stream is closed, ``EndOfStream``
+#   only at the end, a ``ResourceWarning`` for a stream garbage-collected
+#   unclosed, and ``statistics()`` with ``tasks_waiting_send`` /
+#   ``tasks_waiting_receive``.
+
+
+def drop(held: list[Any]) -> None:
+    """Drop the only references to endpoints, and collect them (no ``close()``)."""
+    held.clear()
+    gc.collect()
+
+
+def pending_on_ray(
+    request: pytest.FixtureRequest, backend: str, *, by_chance: bool = False
+) -> None:
+    """Mark the Ray parametrisation as an expected failure: the rule needs the Ray rewrite.
+
+    ``by_chance``: today's Ray backend keeps the rule in some runs and not in
+    others (the actor wakes every blocked caller at once and admits whichever
+    call lands first), so a pass is not an error either.
+    """
+    if backend == "ray":
+        reason = "ray: issue #15" + (" (holds only by chance today)" if by_chance else "")
+        request.applymarker(pytest.mark.xfail(strict=not by_chance, reason=reason))
+
+
+async def until_waiting(
+    endpoint: Sender[Any] | Receiver[Any], *, send: int = 0, receive: int = 0
+) -> None:
+    """Wait until exactly these many tasks are blocked (a bounded poll of ``stats()``)."""
+    await until_stats(
+        endpoint,
+        lambda s: (s.tasks_waiting_send, s.tasks_waiting_receive) == (send, receive),
+    )
+
+
+async def blocked_in_order(calls: list[Awaitable[T]]) -> list[asyncio.Task[T]]:
+    """Start each call in its own task, one after the other, each blocked before the next starts."""
+    tasks = []
+    for call in calls:
+        tasks.append(asyncio.create_task(call))  # type: ignore[arg-type]
+        await asyncio.sleep(PAUSE)
+        assert not tasks[-1].done()
+    return tasks
+
+
+async def test_blocked_senders_are_admitted_first_come_first_served(
+    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """trio (``send_tasks`` FIFO) and tokio (``send`` completes in the order requested)."""
+    pending_on_ray(request, backend, by_chance=True)
+    tx, rx = make_channel(1)
+    await tx.send(0)
+    await tx.flush()
+    senders = [tx.clone() for _ in range(3)]
+    blocked = await blocked_in_order([s.send(i + 1) for i, s in enumerate(senders)])
+    got = [await within(rx.recv()) for _ in range(4)]
+    await within(asyncio.gather(*blocked))
+    assert got == [0, 1, 2, 3]
+    for sender in senders:
+        await sender.close()
+
+
+async def test_a_blocked_send_is_not_starved_by_try_send_pollers(
+    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """trio: a newcomer never barges past a waiting sender (anyio admits it second too)."""
+    pending_on_ray(request, backend)
+    tx, rx = make_channel(1, value_type=str)
+    await tx.send("first")
+    await tx.flush()
+    blocked = asyncio.create_task(tx.send("blocked"))
+    await asyncio.sleep(PAUSE)
+    stop = asyncio.Event()
+
+    async def poll() -> None:
+        sender = tx.clone()
+        async with sender:
+            while not stop.is_set():
+                await sender.try_send("poller")
+                await asyncio.sleep(0)
+
+    pollers = [asyncio.create_task(poll()) for _ in range(4)]
+    await asyncio.sleep(PAUSE)
+    got = [await within(rx.recv()) for _ in range(2)]
+    stop.set()
+    await within(asyncio.gather(blocked, *pollers))
+    assert got == ["first", "blocked"]
+
+
+async def test_blocked_receivers_are_served_first_come_first_served(
+    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """trio: "The first task will get the first item sent, the second task will get the second"."""
+    pending_on_ray(request, backend)
+    tx, rx = make_channel(8)
+    waiting = await blocked_in_order([rx.recv() for _ in range(3)])  # three tasks, one receiver
+    for i in range(3):
+        await tx.send(i)
+    await tx.flush()
+    assert await within(asyncio.gather(*waiting)) == [0, 1, 2]
+
+
+async def test_a_blocked_recv_is_not_starved_by_try_recv_pollers(
+    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """trio: the first item sent goes to the task that was already waiting, not to a poller."""
+    pending_on_ray(request, backend, by_chance=True)
+    tx, rx = make_channel(8)
+    waiting = asyncio.create_task(rx.recv())
+    await asyncio.sleep(PAUSE)
+    stop = asyncio.Event()
+    polled: list[int] = []
+
+    async def poll() -> None:
+        receiver = rx.clone()
+        async with receiver:
+            while not stop.is_set():
+                result = await receiver.try_recv()
+                if result.is_ok():
+                    polled.append(result.unwrap())
+                await asyncio.sleep(0)
+
+    pollers = [asyncio.create_task(poll()) for _ in range(2)]
+    await asyncio.sleep(PAUSE)
+    for i in range(20):
+        await tx.send(i)
+        await tx.flush()
+        await asyncio.sleep(0)
+    assert await within(waiting) == 0
+    stop.set()
+    await within(asyncio.gather(*pollers))
+    assert polled == sorted(polled)
+
+
+async def test_items_of_tasks_sharing_a_sender_keep_their_admission_order(
+    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """tokio: sends complete in the order requested, also from several tasks on one sender."""
+    pending_on_ray(request, backend, by_chance=True)
+    tx, rx = make_channel(1, value_type=str)
+    await tx.send("fill")
+    await tx.flush()
+    blocked = await blocked_in_order([tx.send(name) for name in ("a", "b", "c")])
+    got = [await within(rx.recv())]
+    newcomer = await tx.try_send("late")  # a slot is free, but "a" was granted it
+    got += [await within(rx.recv()) for _ in range(3)]
+    await within(asyncio.gather(*blocked))
+    assert got == ["fill", "a", "b", "c"]
+    assert isinstance(newcomer.unwrap_err(), ChannelFull)
+
+
+async def test_async_for_over_a_receiver_closed_by_another_task_raises(
+    make_channel: MakeChannel,
+) -> None:
+    """trio/anyio: iterating a closed receive channel raises ``ClosedResourceError``, it does
+    not stop as at ``EndOfChannel``; klaw raises ``EndpointClosedError``."""
+    tx, rx = make_channel(4)
+    await tx.send(1)
+    await tx.flush()
+    seen: list[int] = []
+
+    async def iterate() -> None:
+        async for item in rx:
+            seen.append(item)
+
+    task = asyncio.create_task(iterate())
+    await asyncio.sleep(PAUSE)
+    await rx.close()  # another task closes it; the sender is still open
+    with pytest.raises(EndpointClosedError):
+        await within(task)
+    assert seen == [1]
+
+
+async def test_a_task_blocked_on_an_endpoint_another_task_closes_raises_endpoint_closed(
+    make_channel: MakeChannel,
+) -> None:
+    """trio: closing a channel wakes its blocked tasks with ``ClosedResourceError``."""
+    tx, rx = make_channel(1)
+    other = rx.clone()
+    receiving = asyncio.create_task(other.recv())
+    await asyncio.sleep(PAUSE)
+    await other.close()
+    with pytest.raises(EndpointClosedError):
+        await within(receiving)
+    await tx.close()
+    with pytest.raises(ChannelEndedError):  # the channel ended too: a different class
+        await within(rx.recv())
+
+
+async def test_send_batch_reads_a_generator_only_as_room_frees_up(
+    make_channel: MakeChannel,
+) -> None:
+    """tokio/anyio back-pressure applies to lazy sources: a generator is read as room frees,
+    and an endless one works."""
+    capacity = 8
+    tx, rx = make_channel(capacity)
+    produced = 0
+
+    def numbers() -> Iterator[int]:
+        nonlocal produced
+        for i in itertools.count():
+            produced += 1
+            yield i
+
+    sending = asyncio.create_task(tx.send_batch(numbers()))
+    got = []
+    for _ in range(30):
+        got.append(await within(rx.recv()))
+        assert produced <= len(got) + 2 * capacity + 1  # never far ahead of the consumer
+    assert got == list(range(30))
+    await rx.close()
+    with pytest.raises(ReceiversClosedError):
+        await within(sending)
+
+
+async def test_each_closed_case_is_its_own_class(make_channel: MakeChannel) -> None:
+    """anyio's three cases, ``EndOfStream``, ``ClosedResourceError`` and
+    ``BrokenResourceError``, as klaw classes (all ``ChannelClosedError``), in both forms."""
+    tx, rx = make_channel(4)
+    await tx.close()
+    ended = await rx.try_recv()
+    assert isinstance(ended.unwrap_err(), ChannelEnded)
+    assert isinstance(ended.unwrap_err().to_exception(), ChannelEndedError)
+    await rx.close()
+    closed = await rx.try_recv()
+    assert isinstance(closed.unwrap_err(), EndpointClosed)
+    assert isinstance(closed.unwrap_err().to_exception(), EndpointClosedError)
+
+    tx, rx = make_channel(4)
+    await rx.close()
+    broken = await tx.try_send(1)
+    assert isinstance(broken.unwrap_err(), ReceiversClosed)
+    assert isinstance(broken.unwrap_err().to_exception(), ReceiversClosedError)
+    for cls in (ChannelEndedError, EndpointClosedError, ReceiversClosedError):
+        assert issubclass(cls, ChannelClosedError)
+    assert not issubclass(ChannelEndedError, EndpointClosedError | ReceiversClosedError)
+
+
+async def test_a_dropped_sender_counts_as_closed_with_a_resource_warning(
+    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """tokio: the channel closes when all senders are dropped; anyio warns (ResourceWarning)
+    about a stream garbage-collected without being closed."""
+    pending_on_ray(request, backend)
+    tx, rx = make_channel(4)
+    held = [tx.clone()]
+    await tx.close()
+    await held[0].send(1)
+    await held[0].flush()
+    with pytest.warns(ResourceWarning):
+        drop(held)
+    assert await within(rx.recv(), 2.0) == 1
+    with pytest.raises(ChannelEndedError):
+        await within(rx.recv(), 2.0)
+
+
+async def test_a_dropped_last_receiver_makes_sends_fail(
+    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """tokio: "If the receive half of the channel is closed, either due to close being called
+    or the Receiver handle dropping, the function returns an error"."""
+    pending_on_ray(request, backend)
+    tx, rx = make_channel(1)
+    await tx.send(0)
+    await tx.flush()
+    held = [rx.clone()]
+    await rx.close()
+    blocked = asyncio.create_task(tx.send(1))
+    await asyncio.sleep(PAUSE)
+    with pytest.warns(ResourceWarning):
+        drop(held)
+    with pytest.raises(ReceiversClosedError):
+        await within(blocked, 2.0)
+
+
+@pytest.fixture
+def default_deadline(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
+    """Configure ``channels.timeout`` for the channels made by this test."""
+    seconds = 0.2
+    monkeypatch.setenv("KLAW_CHANNELS_TIMEOUT", str(seconds))
+    channel_defaults.cache_clear()
+    yield seconds
+    monkeypatch.undo()
+    channel_defaults.cache_clear()
+
+
+async def test_the_configured_timeout_is_the_default_deadline_of_blocking_calls(
+    default_deadline: float,
+    make_channel: MakeChannel,
+    request: pytest.FixtureRequest,
+    backend: str,
+) -> None:
+    """``channels.timeout`` bounds a blocking ``send``/``recv`` that passes none: it raises
+    ``ChannelTimeoutError`` and leaves the channel as if the call had not been made."""
+    pending_on_ray(request, backend)
+    tx, rx = make_channel(1)
+    with pytest.raises(ChannelTimeoutError):
+        await within(rx.recv(), 3.0)
+    with pytest.raises(ChannelTimeoutError):
+        await within(rx.recv_batch(4), 3.0)
+    assert await within(rx.recv_batch(4, timeout=0.01)) == []  # an explicit timeout wins
+    await tx.send(1)
+    with pytest.raises(ChannelTimeoutError):
+        await within(tx.send(2), 3.0)
+    await tx.close()
+    assert await drain(rx) == [1]
+
+
+async def test_stats_count_the_tasks_waiting_to_send_and_to_receive(
+    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """anyio ``statistics()``: ``tasks_waiting_send`` and ``tasks_waiting_receive``,
+    summed over clones (as trio's)."""
+    pending_on_ray(request, backend)
+    tx, rx = make_channel(1)
+    receiving = [asyncio.create_task(r.recv()) for r in (rx, rx, rx.clone())]
+    await until_waiting(tx, receive=3)
+    await tx.send_batch([1, 2, 3])
+    assert sorted(await within(asyncio.gather(*receiving))) == [1, 2, 3]
+    await until_waiting(tx)
+    await tx.send(4)
+    sending = [asyncio.create_task(s.send(5)) for s in (tx, tx.clone())]
+    await until_waiting(rx, send=2)
+    assert [await within(rx.recv()) for _ in range(3)] == [4, 5, 5]
+    await within(asyncio.gather(*sending))
+    await until_waiting(rx)

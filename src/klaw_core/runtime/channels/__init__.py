@@ -136,6 +136,10 @@ def channel(
 ) -> tuple[Sender[Any], Receiver[Any]]:
     """Create a channel and return its first ``(sender, receiver)`` pair.
 
+    A configured ``channels.timeout`` becomes the default deadline of the local
+    backend's blocking calls (they raise ``ChannelTimeoutError`` past it); unset
+    (the default), they wait until the channel can serve them or closes.
+
     Args:
         capacity: the most items buffered at once; default: the configured
             ``channels.capacity`` (131,072 unless ``klaw.toml`` or
@@ -175,15 +179,15 @@ def channel(
         >>> asyncio.run(main())
         [1, 2, 3]
     """
+    configured = channel_defaults()
     if capacity is None and not unbounded:
-        configured = channel_defaults()
         unbounded = configured.unbounded
         capacity = None if unbounded else configured.capacity
     if backend == "local":
         if options:
             raise TypeError(f"the local backend takes no options, got {sorted(options)}")
         local: tuple[LocalSender[Any], LocalReceiver[Any]] = local_channel(
-            capacity, unbounded=unbounded, name=name
+            capacity, unbounded=unbounded, name=name, timeout=configured.timeout
         )
         return local
     if backend == "ray":

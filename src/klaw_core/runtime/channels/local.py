@@ -1,8 +1,8 @@
 """In-process channels: ``LocalSender[T]``/``LocalReceiver[T]`` for coroutines of one event loop.
 
-Both ends share one :class:`_ChannelState`: a ``deque`` buffer, the endpoint
-counts, the totals, and two queues of waiter futures (receivers waiting for an
-item, senders waiting for room). Items are never serialised or copied.
+Both ends share one :class:`~.local_state.LocalChannelState`: a ``deque``
+buffer, the endpoint counts, the totals, and two FIFO queues of blocked tasks.
+Items are never serialised or copied.
 
 Why it is fast. The common case never suspends: ``send`` on a channel with
 room appends and returns, ``recv`` on a non-empty channel pops and returns,
@@ -13,18 +13,26 @@ consumer exchange about one wake-up per buffer-full of items instead of one per
 item. (anyio's memory object streams yield to the event loop on every call, and
 ``asyncio.Queue`` allocates a future per waiting call and has no batch calls.)
 
-Why it is safe under cancellation. A waiter future carries a wake-up, never an
-item: the item stays in the buffer until the woken task takes it. A ``recv``
-cancelled after its wake-up therefore loses nothing; it passes the wake-up to
-the next waiting receiver so no item is left with nobody woken for it. A
-``send`` appends only once there is room, so a cancelled ``send`` enqueues
-nothing. Items leave the buffer in the order they entered it, which keeps each
-sender's items in order.
+Why it is fair (trio's rule). Blocked senders and receivers are served
+first-come first-served; the room or item a woken task was granted is its own
+until it runs, so a newcomer (``send``, ``try_send``, ``recv``, ``try_recv``)
+never barges past a waiter (see :mod:`.local_state`).
+
+Why it is safe under cancellation. A grant carries a right, never an item: an
+item enters the buffer only when its ``send`` returns, and leaves it only when
+a ``recv`` returns it. A ``send`` or ``recv`` cancelled after it was woken
+passes its grant to the next waiter, so a cancelled ``send`` enqueues nothing
+and a cancelled ``recv`` loses nothing.
+
+Closing. ``close()`` (or ``async with``) closes an endpoint; a task blocked on
+that endpoint raises :class:`~klaw_core.runtime.errors.EndpointClosedError`.
+An endpoint garbage-collected without ``close()`` emits a ``ResourceWarning``
+and counts as closed (tokio's ``Drop``): the channel ends when its last sender
+is gone, and sends fail once its last receiver is.
 
 Not thread-safe: use the channel from the event loop that runs its endpoints
 (to feed it from a thread, ``loop.call_soon_threadsafe`` a coroutine that
-sends). Close every endpoint (``async with`` does it): a channel ends for its
-receivers only when its last sender is closed.
+sends).
 """
 
 from __future__ import annotations
@@ -32,164 +40,157 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import operator
-import sys
+import warnings
 from collections import deque
 from collections.abc import Iterable
-from typing import ClassVar, Generic, Self, TypeVar
+from itertools import islice
+from typing import ClassVar, Final, Generic, Self, TypeVar, cast
 
 from klaw_core.result import Err, Ok, Result
+from klaw_core.runtime.channels.local_state import Entry, LocalChannelState
 from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY, ClosesOnExit
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.errors import (
     ChannelClosed,
-    ChannelClosedError,
     ChannelEmpty,
+    ChannelEnded,
+    ChannelEndedError,
     ChannelFull,
+    ChannelTimeoutError,
+    EndpointClosed,
+    EndpointClosedError,
+    ReceiversClosed,
+    ReceiversClosedError,
 )
 
 __all__ = ["LocalReceiver", "LocalSender", "local_channel"]
 
 T = TypeVar("T")
 
-_ALL_SENDERS_CLOSED = "all senders closed"
-_ALL_RECEIVERS_CLOSED = "all receivers closed"
-_SENDER_CLOSED = "sender is closed"
-_RECEIVER_CLOSED = "receiver is closed"
+_SENDER_CLOSED: Final = "this sender is closed"
+_RECEIVER_CLOSED: Final = "this receiver is closed"
 
 _OK_NONE: Ok[None] = Ok(None)
 _EMPTY: Err[ChannelEmpty] = Err(ChannelEmpty())
-_END: Err[ChannelClosed] = Err(ChannelClosed(_ALL_SENDERS_CLOSED))
-_NO_RECEIVERS: Err[ChannelClosed] = Err(ChannelClosed(_ALL_RECEIVERS_CLOSED))
-_THIS_SENDER_CLOSED: Err[ChannelClosed] = Err(ChannelClosed(_SENDER_CLOSED))
-_THIS_RECEIVER_CLOSED: Err[ChannelClosed] = Err(ChannelClosed(_RECEIVER_CLOSED))
+_ENDED: Err[ChannelEnded] = Err(ChannelEnded())
+_NO_RECEIVERS: Err[ReceiversClosed] = Err(ReceiversClosed())
+_THIS_SENDER_CLOSED: Err[EndpointClosed] = Err(EndpointClosed(_SENDER_CLOSED))
+_THIS_RECEIVER_CLOSED: Err[EndpointClosed] = Err(EndpointClosed(_RECEIVER_CLOSED))
+_NOTHING: Final = object()
 
 
-def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
-    """Wake the oldest waiter that is still waiting."""
-    while waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(None)
-            return
+async def _wait_turn(
+    state: LocalChannelState[T],
+    owner: object,
+    waiters: deque[Entry],
+    timeout: float | None,
+) -> bool:
+    """Queue on ``waiters`` until granted (``True``) or woken by a close (``False``).
 
+    Granted and then cancelled (or timed out) before running, the grant goes to
+    the next waiter, so a slot or an item never stays with nobody woken for it.
 
-def _wake_many(waiters: deque[asyncio.Future[None]], count: int) -> None:
-    """Wake up to ``count`` waiters, oldest first."""
-    while count > 0 and waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(None)
-            count -= 1
-
-
-def _wake_all(waiters: deque[asyncio.Future[None]]) -> None:
-    """Wake every waiter so each re-checks the channel (after a close)."""
-    while waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(None)
-
-
-async def _wait(waiters: deque[asyncio.Future[None]]) -> None:
-    """Wait for a wake-up on ``waiters``.
-
-    A caller cancelled after it was woken hands the wake-up to the next waiter,
-    so no item (or free slot) is left with nobody woken for it; a wake-up that
-    turns out to be spurious only makes that waiter check again.
+    Raises:
+        ChannelTimeoutError: ``timeout`` seconds passed first.
     """
-    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    waiters.append(waiter)
+    waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    entry = (owner, waiter)
+    waiters.append(entry)
+    is_send = waiters is state.send_waiters
+    # Queued behind grants not yet used, this call may have its turn at once.
+    if is_send:
+        state.grant_room()
+    else:
+        state.grant_items()
     try:
-        await waiter
-    except BaseException:
+        if timeout is None:
+            return await waiter
+        async with asyncio.timeout(timeout):
+            return await waiter
+    except BaseException as exc:
         if waiter.done() and not waiter.cancelled():
-            _wake_one(waiters)
+            if waiter.result():
+                if is_send:
+                    state.release_slot()
+                else:
+                    state.release_item()
         else:
             with contextlib.suppress(ValueError):
-                waiters.remove(waiter)
+                waiters.remove(entry)
+        if isinstance(exc, TimeoutError):
+            raise ChannelTimeoutError(timeout) from None
         raise
-
-
-class _ChannelState(Generic[T]):
-    """What both ends of one channel share. ``received`` is derived: ``sent - len(buffer)``."""
-
-    __slots__ = (
-        "buffer",
-        "capacity",
-        "high_watermark",
-        "limit",
-        "name",
-        "receivers",
-        "recv_waiters",
-        "send_waiters",
-        "senders",
-        "sent",
-    )
-
-    def __init__(self, capacity: int | None, name: str | None) -> None:
-        self.buffer: deque[T] = deque()
-        self.name = name
-        self.capacity = capacity
-        self.limit = sys.maxsize if capacity is None else capacity
-        self.senders = 1
-        self.receivers = 1
-        self.sent = 0
-        self.high_watermark = 0
-        self.recv_waiters: deque[asyncio.Future[None]] = deque()
-        self.send_waiters: deque[asyncio.Future[None]] = deque()
-
-    def snapshot(self) -> ChannelStats:
-        buffered = len(self.buffer)
-        return ChannelStats(
-            buffered=buffered,
-            capacity=self.capacity,
-            senders=self.senders,
-            receivers=self.receivers,
-            sent=self.sent,
-            received=self.sent - buffered,
-            high_watermark=self.high_watermark,
-            senders_closed=self.senders == 0,
-            receivers_closed=self.receivers == 0,
-        )
-
-    def describe(self) -> str:
-        capacity = "unbounded" if self.capacity is None else f"capacity={self.capacity}"
-        label = "" if self.name is None else f"name={self.name!r} "
-        return (
-            f"{label}{capacity} buffered={len(self.buffer)} "
-            f"senders={self.senders} receivers={self.receivers}"
-        )
 
 
 class _LocalEndpoint(ClosesOnExit, Generic[T]):
     """What both ends share: the channel state, the closed flag, and the
-    lifecycle (``clone``, ``close``, ``stats``, ``async with``). A subclass
-    names its side (``_side_closed``) and how closing it affects the other side
-    (``_release``)."""
+    lifecycle (``clone``, ``close``, ``stats``, ``async with``, closing at
+    garbage collection). A subclass names its side and how leaving the channel
+    affects the other side (``_leave``)."""
 
     __slots__ = ("_closed", "_state")
 
-    _side_closed: ClassVar[str]
+    _closed_reason: ClassVar[str]
 
-    def __init__(self, state: _ChannelState[T]) -> None:
+    def __init__(self, state: LocalChannelState[T]) -> None:
         self._state = state
         self._closed = False
 
     @property
     def closed(self) -> bool:
-        """True once this endpoint is closed."""
+        """True once this endpoint is closed (or was dropped without ``close()``)."""
         return self._closed
 
-    def _release(self) -> None:
+    def _leave(self) -> None:
         """Drop this endpoint from the channel's count and wake who must notice."""
         raise NotImplementedError
 
+    def _join(self) -> None:
+        """Count this new endpoint in the channel."""
+        raise NotImplementedError
+
     async def close(self) -> None:
-        """Close this endpoint (idempotent); tasks blocked on it see the close."""
+        """Close this endpoint (idempotent); tasks blocked on it raise ``EndpointClosedError``."""
         if self._closed:
             return
         self._closed = True
-        self._release()
+        self._leave()
+
+    def __del__(self) -> None:
+        # tokio's Drop: an endpoint nobody can use any more counts as closed, so
+        # the other side is not left waiting forever; anyio warns about it.
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        try:
+            warnings.warn(
+                f"{type(self).__name__} garbage-collected without close(); closing it "
+                f"({self._state.describe()})",
+                ResourceWarning,
+                stacklevel=1,
+                source=self,
+            )
+        finally:
+            self._leave_from_gc()
+
+    def _leave_from_gc(self) -> None:
+        """Leave the channel from a finalizer, which may run in any thread."""
+        state = self._state
+        queued = state.send_waiters or state.recv_waiters
+        if not queued:
+            self._leave()  # nothing to wake: only counters change
+            return
+        waiter = cast("asyncio.Future[bool]", queued[0][1])
+        loop = waiter.get_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._leave()
+        else:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                loop.call_soon_threadsafe(self._leave)
 
     def clone(self) -> Self:
         """Return a new open endpoint of the same kind on the same channel.
@@ -201,17 +202,13 @@ class _LocalEndpoint(ClosesOnExit, Generic[T]):
             The new endpoint.
 
         Raises:
-            ChannelClosedError: this endpoint is closed.
+            EndpointClosedError: this endpoint is closed.
         """
         if self._closed:
-            raise ChannelClosedError(self._side_closed)
+            raise EndpointClosedError(self._closed_reason)
         clone = type(self)(self._state)
         clone._join()
         return clone
-
-    def _join(self) -> None:
-        """Count this new endpoint in the channel."""
-        raise NotImplementedError
 
     async def stats(self) -> ChannelStats:
         """Return a snapshot of the channel's counters.
@@ -248,48 +245,68 @@ class LocalSender(_LocalEndpoint[T]):
 
     __slots__ = ()
 
-    _side_closed = _SENDER_CLOSED
+    _closed_reason = _SENDER_CLOSED
 
     async def send(self, value: T) -> None:
         """Send ``value``, waiting while the channel is full.
 
-        Returns without suspending when there is room. Cancelled while it waits,
-        it enqueues nothing.
+        Returns without suspending when there is room and no sender is ahead in
+        line. Blocked senders are admitted first-come first-served; cancelled
+        while it waits, it enqueues nothing.
 
         Args:
             value: the item; it is stored as is (no copy, no validation).
 
         Raises:
-            ChannelClosedError: every receiver is closed, or this sender is
-                (also when that happens while it waits).
+            EndpointClosedError: this sender is closed (also while it waits).
+            ReceiversClosedError: every receiver is closed (also while it waits).
+            ChannelTimeoutError: the channel's default deadline
+                (``channels.timeout``) passed while it waited.
         """
         state = self._state
         buffer = state.buffer
-        while True:
-            if self._closed:
-                raise ChannelClosedError(_SENDER_CLOSED)
-            if not state.receivers:
-                raise ChannelClosedError(_ALL_RECEIVERS_CLOSED)
-            if len(buffer) < state.limit:
-                break
-            await _wait(state.send_waiters)
+        if self._closed or not state.receivers or state.reserved or len(buffer) >= state.limit:
+            await self._claim_slot()
+            state.reserved -= 1
         buffer.append(value)
         state.sent += 1
         if len(buffer) > state.high_watermark:
             state.high_watermark = len(buffer)
         if state.recv_waiters:
-            _wake_one(state.recv_waiters)
+            state.grant_items()
+
+    async def _claim_slot(self) -> None:
+        """Return owning one reserved slot (``state.reserved`` counts it); raise if refused."""
+        state = self._state
+        if self._closed:
+            raise EndpointClosedError(_SENDER_CLOSED)
+        if not state.receivers:
+            raise ReceiversClosedError()
+        if not state.reserved and len(state.buffer) < state.limit:
+            state.reserved += 1
+            return
+        granted = await _wait_turn(state, self, state.send_waiters, state.timeout)
+        closed = self.closed  # maybe closed by another task meanwhile
+        if granted and not closed and state.receivers:
+            return
+        if granted:
+            state.release_slot()
+        if closed:
+            raise EndpointClosedError(_SENDER_CLOSED)
+        raise ReceiversClosedError()
 
     async def try_send(self, value: T) -> Result[None, ChannelFull | ChannelClosed]:
-        """Send ``value`` if there is room now; never waits.
+        """Send ``value`` if there is room now and no blocked sender is ahead; never waits.
 
         Args:
             value: the item; it is stored as is (no copy, no validation).
 
         Returns:
-            ``Ok(None)`` when stored, ``Err(ChannelFull(capacity))`` when the
-            channel is full, ``Err(ChannelClosed(reason))`` when every receiver
-            (or this sender) is closed. Nothing is enqueued on ``Err``.
+            ``Ok(None)`` when stored; ``Err(ChannelFull(capacity))`` when the
+            channel is full or blocked senders come first;
+            ``Err(EndpointClosed())`` when this sender is closed,
+            ``Err(ReceiversClosed())`` when every receiver is. Nothing is
+            enqueued on ``Err``.
         """
         state = self._state
         if self._closed:
@@ -297,64 +314,72 @@ class LocalSender(_LocalEndpoint[T]):
         if not state.receivers:
             return _NO_RECEIVERS
         buffer = state.buffer
-        if len(buffer) >= state.limit:
+        if state.reserved or len(buffer) >= state.limit:
             return Err(ChannelFull(state.capacity))
         buffer.append(value)
         state.sent += 1
         if len(buffer) > state.high_watermark:
             state.high_watermark = len(buffer)
         if state.recv_waiters:
-            _wake_one(state.recv_waiters)
+            state.grant_items()
         return _OK_NONE
 
     async def send_batch(self, values: Iterable[T]) -> None:
         """Send every item of ``values`` in order, as many at a time as there is room for.
 
-        Each time there is room, as many items as fit go in at once and as many
-        waiting receivers are woken, so a full channel costs one wait per
-        buffer-full rather than one per item.
+        The iterable is read as room frees up, never ahead of it: a generator
+        gets back-pressure (one item is read ahead while this call waits), and
+        an endless one works. Each time there is room, as many items as fit go
+        in at once and as many waiting receivers are woken, so a full channel
+        costs one wait per buffer-full rather than one per item.
 
         Args:
-            values: the items; an iterable that is not a list or tuple is read
-                into a list first.
+            values: the items, any iterable.
 
         Raises:
-            ChannelClosedError: every receiver is closed, or this sender is.
-                Items accepted before that stay in the channel.
+            EndpointClosedError: this sender is closed.
+            ReceiversClosedError: every receiver is closed. Items accepted
+                before that stay in the channel; the item read ahead is dropped.
+            ChannelTimeoutError: the channel's default deadline passed while it waited.
         """
-        items = values if isinstance(values, list | tuple) else list(values)
         state = self._state
         buffer = state.buffer
-        total = len(items)
-        start = 0
-        if not total:
-            if self._closed:
-                raise ChannelClosedError(_SENDER_CLOSED)
-            if not state.receivers:
-                raise ChannelClosedError(_ALL_RECEIVERS_CLOSED)
+        if (
+            isinstance(values, list | tuple)
+            and not self._closed
+            and state.receivers
+            and not state.reserved
+            and len(values) <= state.limit - len(buffer)
+        ):
+            if values:
+                buffer.extend(values)
+                state.added(len(values))
             return
+        await self._send_lazily(iter(values))
+
+    async def _send_lazily(self, source: Iterable[T]) -> None:
+        """Send from an iterator, reading only as many items as there is room for."""
+        state = self._state
+        buffer = state.buffer
+        if self._closed:
+            raise EndpointClosedError(_SENDER_CLOSED)
+        if not state.receivers:
+            raise ReceiversClosedError()
+        it = iter(source)
         while True:
-            if self._closed:
-                raise ChannelClosedError(_SENDER_CLOSED)
-            if not state.receivers:
-                raise ChannelClosedError(_ALL_RECEIVERS_CLOSED)
-            room = state.limit - len(buffer)
-            if room > 0:
-                if start == 0 and room >= total:
-                    buffer.extend(items)
-                    count = total
-                else:
-                    count = min(room, total - start)
-                    buffer.extend(items[start : start + count])
-                start += count
-                state.sent += count
-                if len(buffer) > state.high_watermark:
-                    state.high_watermark = len(buffer)
-                if state.recv_waiters:
-                    _wake_many(state.recv_waiters, count)
-                if start >= total:
-                    return
-            await _wait(state.send_waiters)
+            pending = next(it, _NOTHING)
+            if pending is _NOTHING:
+                return
+            await self._claim_slot()
+            state.reserved -= 1  # the room this call uses: its slot and any free one
+            room = state.limit - len(buffer) - state.reserved
+            chunk: list[T] = [pending]  # type: ignore[list-item]
+            try:
+                if room > 1:
+                    chunk.extend(islice(it, room - 1))
+            finally:  # what was read is sent, even if the iterable raised part way
+                buffer.extend(chunk)
+                state.added(len(chunk))
 
     async def flush(self) -> None:
         """Do nothing: an in-process channel holds no local batch."""
@@ -362,14 +387,8 @@ class LocalSender(_LocalEndpoint[T]):
     def _join(self) -> None:
         self._state.senders += 1
 
-    def _release(self) -> None:
-        # The last sender to close ends the channel once the buffer drains.
-        state = self._state
-        state.senders -= 1
-        if not state.senders:
-            _wake_all(state.recv_waiters)
-        # A task of this endpoint may be blocked in send(): let it see the close.
-        _wake_all(state.send_waiters)
+    def _leave(self) -> None:
+        self._state.sender_left(self)
 
 
 class LocalReceiver(_LocalEndpoint[T]):
@@ -392,64 +411,95 @@ class LocalReceiver(_LocalEndpoint[T]):
 
     __slots__ = ()
 
-    _side_closed = _RECEIVER_CLOSED
+    _closed_reason = _RECEIVER_CLOSED
 
     async def recv(self) -> T:
         """Receive the next item, waiting while the channel is empty.
 
-        Returns without suspending when an item is buffered. Cancelled while it
-        waits, it loses no item.
+        Returns without suspending when an item is buffered and no receiver is
+        ahead in line. Blocked receivers are served first-come first-served;
+        cancelled while it waits, it loses no item.
 
         Returns:
             The oldest buffered item.
 
         Raises:
-            ChannelClosedError: end of channel (every sender closed and the
-                buffer drained), or this receiver is closed.
+            ChannelEndedError: end of channel (every sender closed and the
+                buffer drained).
+            EndpointClosedError: this receiver is closed (also while it waits).
+            ChannelTimeoutError: the channel's default deadline
+                (``channels.timeout``) passed while it waited.
         """
         state = self._state
         buffer = state.buffer
-        if buffer and not self._closed:
+        if buffer and not self._closed and not state.claimed:
             item = buffer.popleft()
             if state.send_waiters:
-                _wake_one(state.send_waiters)
+                state.grant_room()
             return item
-        await self._wait_for_item()
+        await self._claim_item(state.timeout)
+        state.claimed -= 1
         item = buffer.popleft()
-        if state.send_waiters:
-            _wake_one(state.send_waiters)
+        state.taken()
         return item
 
+    async def _claim_item(self, timeout: float | None) -> None:
+        """Return owning one claimed item (``state.claimed`` counts it); raise if none will come."""
+        state = self._state
+        if self._closed:
+            raise EndpointClosedError(_RECEIVER_CLOSED)
+        if state.buffer and not state.claimed:
+            state.claimed += 1
+            return
+        if not state.buffer and not state.senders:
+            raise ChannelEndedError()
+        granted = await _wait_turn(state, self, state.recv_waiters, timeout)
+        closed = self.closed  # maybe closed by another task meanwhile
+        if granted and not closed:
+            return
+        if granted:
+            state.release_item()
+        if closed:
+            raise EndpointClosedError(_RECEIVER_CLOSED)
+        raise ChannelEndedError()
+
     async def try_recv(self) -> Result[T, ChannelEmpty | ChannelClosed]:
-        """Receive the next item if one is buffered now.
+        """Receive the next item if one is buffered now and no blocked receiver is ahead.
 
         Returns:
-            ``Ok(item)``, ``Err(ChannelEmpty())``, or ``Err(ChannelClosed(reason))``
-            at end of channel or when this receiver is closed.
+            ``Ok(item)``; ``Err(ChannelEmpty())`` when nothing is buffered or
+            every buffered item is already granted to a woken receiver;
+            ``Err(ChannelEnded())`` at end of channel, ``Err(EndpointClosed())``
+            when this receiver is closed.
         """
         state = self._state
         if self._closed:
             return _THIS_RECEIVER_CLOSED
-        if state.buffer:
-            item = state.buffer.popleft()
+        buffer = state.buffer
+        if buffer and not state.claimed:
+            item = buffer.popleft()
             if state.send_waiters:
-                _wake_one(state.send_waiters)
+                state.grant_room()
             return Ok(item)
-        return _EMPTY if state.senders else _END
+        return _EMPTY if state.senders or buffer else _ENDED
 
     async def recv_batch(self, max_items: int, timeout: float | None = None) -> list[T]:
         """Wait (up to ``timeout`` s) for an item, then take up to ``max_items`` available ones.
 
         Args:
             max_items: the most items to return, at least 1.
-            timeout: seconds to wait for the first item; ``None`` waits
-                indefinitely, ``0`` only takes what is buffered now.
+            timeout: seconds to wait for the first item; ``None`` waits up to
+                the channel's default deadline (``channels.timeout``; none
+                unless configured), ``0`` only takes what is buffered now.
 
         Returns:
             A new list of 1 to ``max_items`` items, or ``[]`` if ``timeout`` elapsed.
 
         Raises:
-            ChannelClosedError: end of channel, or this receiver is closed.
+            ChannelEndedError: end of channel.
+            EndpointClosedError: this receiver is closed.
+            ChannelTimeoutError: ``timeout`` is ``None`` and the channel's
+                default deadline passed.
             ValueError: ``max_items < 1`` or ``timeout < 0``.
         """
         if max_items < 1:
@@ -458,85 +508,78 @@ class LocalReceiver(_LocalEndpoint[T]):
             raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
         state = self._state
         buffer = state.buffer
-        if not buffer or self._closed:
-            if timeout is None:
-                await self._wait_for_item()
-            elif timeout == 0:
-                self._check_open()
+        if not buffer or self._closed or state.claimed:
+            if timeout == 0:
+                if self._closed:
+                    raise EndpointClosedError(_RECEIVER_CLOSED)
+                if not buffer and not state.senders:
+                    raise ChannelEndedError()
                 return []
-            else:
-                try:
-                    async with asyncio.timeout(timeout):
-                        await self._wait_for_item()
-                except TimeoutError:
-                    return []
+            try:
+                await self._claim_item(state.timeout if timeout is None else timeout)
+            except ChannelTimeoutError:
+                if timeout is None:
+                    raise
+                return []
+            state.claimed -= 1
+            items = self._take(min(max_items, len(buffer) - state.claimed))
+            state.taken()
+            return items
         count = len(buffer)
         if count <= max_items:
             items = list(buffer)
             buffer.clear()
         else:
             count = max_items
-            pop = buffer.popleft
-            items = [pop() for _ in range(count)]
+            items = self._take(count)
         if state.send_waiters:
-            _wake_many(state.send_waiters, count)
+            state.grant_room()
         return items
 
-    async def _wait_for_item(self) -> None:
-        """Return once the buffer holds an item; raise at end of channel or if closed."""
-        state = self._state
-        buffer = state.buffer
-        while True:
-            if self._closed:
-                raise ChannelClosedError(_RECEIVER_CLOSED)
-            if buffer:
-                return
-            if not state.senders:
-                raise ChannelClosedError(_ALL_SENDERS_CLOSED)
-            await _wait(state.recv_waiters)
-
-    def _check_open(self) -> None:
-        """Raise if this receiver is closed, or at end of channel (nothing buffered, no senders)."""
-        if self._closed:
-            raise ChannelClosedError(_RECEIVER_CLOSED)
-        if not self._state.buffer and not self._state.senders:
-            raise ChannelClosedError(_ALL_SENDERS_CLOSED)
+    def _take(self, count: int) -> list[T]:
+        pop = self._state.buffer.popleft
+        return [pop() for _ in range(count)]
 
     def _join(self) -> None:
         self._state.receivers += 1
 
-    def _release(self) -> None:
-        # When the last receiver closes, sends fail.
-        state = self._state
-        state.receivers -= 1
-        if not state.receivers:
-            _wake_all(state.send_waiters)
-        # A task of this endpoint may be blocked in recv(): let it see the close.
-        _wake_all(state.recv_waiters)
+    def _leave(self) -> None:
+        self._state.receiver_left(self)
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> T:
+        """The next item; stops at end of channel, raises if this receiver was closed.
+
+        Raises:
+            EndpointClosedError: this receiver was closed (by any task): a closed
+                receiver is a bug to surface, not an end of channel (trio and
+                anyio raise ``ClosedResourceError``).
+        """
         state = self._state
         buffer = state.buffer
-        if buffer and not self._closed:
+        if buffer and not self._closed and not state.claimed:
             item = buffer.popleft()
             if state.send_waiters:
-                _wake_one(state.send_waiters)
+                state.grant_room()
             return item
         try:
-            await self._wait_for_item()
-        except ChannelClosedError:
+            await self._claim_item(state.timeout)
+        except ChannelEndedError:
             raise StopAsyncIteration from None
+        state.claimed -= 1
         item = buffer.popleft()
-        if state.send_waiters:
-            _wake_one(state.send_waiters)
+        state.taken()
         return item
 
 
 def local_channel(
-    capacity: int | None = None, *, unbounded: bool = False, name: str | None = None
+    capacity: int | None = None,
+    *,
+    unbounded: bool = False,
+    name: str | None = None,
+    timeout: float | None = None,
 ) -> tuple[LocalSender[T], LocalReceiver[T]]:
     """Create an in-process channel and return its first sender and receiver.
 
@@ -547,12 +590,18 @@ def local_channel(
         unbounded: no limit on buffered items (``send`` never waits).
         name: a label shown in ``repr`` (in-process channels cannot be attached
             to by name).
+        timeout: the default deadline, in seconds, of every blocking call
+            (``send``, ``send_batch``, ``recv``, ``async for``, ``recv_batch``
+            without a timeout): past it the call raises
+            :class:`~klaw_core.runtime.errors.ChannelTimeoutError`. ``None`` or
+            ``0`` waits indefinitely. ``channel()`` passes ``channels.timeout``.
 
     Returns:
         ``(sender, receiver)``.
 
     Raises:
-        ValueError: ``capacity`` is less than 1, or given with ``unbounded``.
+        ValueError: ``capacity`` is less than 1, or given with ``unbounded``;
+            ``timeout`` is negative.
         TypeError: ``capacity`` is not an int.
 
     Example:
@@ -560,15 +609,18 @@ def local_channel(
         >>> tx
         <LocalSender open capacity=16 buffered=0 senders=1 receivers=1>
     """
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
+    deadline = timeout or None  # 0 means no deadline
     if unbounded:
         if capacity is not None:
             raise ValueError("give either a capacity or unbounded=True, not both")
-        state: _ChannelState[T] = _ChannelState(None, name)
+        state: LocalChannelState[T] = LocalChannelState(None, name, deadline)
     else:
         if capacity is None:
             capacity = DEFAULT_CAPACITY
         capacity = operator.index(capacity)  # TypeError for floats, strings, ...
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
-        state = _ChannelState(capacity, name)
+        state = LocalChannelState(capacity, name, deadline)
     return LocalSender(state), LocalReceiver(state)

@@ -28,14 +28,24 @@ Semantics every backend honours:
   :data:`DEFAULT_CAPACITY` for the backends' own constructors); unbounded only
   when asked.
 - End of channel is reached when the last sender has closed *and* the buffer is
-  drained: ``recv`` raises :class:`~klaw_core.runtime.errors.ChannelClosedError`,
-  ``try_recv`` returns ``Err(ChannelClosed())``, ``async for`` stops. Nothing a
-  sender got accepted is lost by closing it.
-- When every receiver has closed, sends fail with ``ChannelClosed`` and enqueue
-  nothing, and senders blocked on a full channel wake with that error.
+  drained: ``recv`` raises :class:`~klaw_core.runtime.errors.ChannelEndedError`,
+  ``try_recv`` returns ``Err(ChannelEnded())``, ``async for`` stops. Nothing a
+  sender got accepted is lost by closing it. It is the only case where
+  ``async for`` stops without an error.
+- When every receiver has closed, sends fail with ``ReceiversClosed`` (anyio's
+  ``BrokenResourceError``) and enqueue nothing, and senders blocked on a full
+  channel wake with that error.
+- A closed endpoint refuses every call with ``EndpointClosed`` (trio's and
+  anyio's ``ClosedResourceError``), ``async for`` included; a task blocked on an
+  endpoint that another task closes raises it. The cases are told apart by
+  class (all are ``ChannelClosedError``/``ChannelClosed``), never by text.
 - ``try_recv`` on an empty open channel returns ``Err(ChannelEmpty())``;
   ``try_send`` on a full one returns ``Err(ChannelFull(capacity))``.
 - Items from one sender are received in the order it sent them.
+- Fairness (trio's rule): tasks blocked in ``send`` are admitted, and tasks
+  blocked in ``recv`` served, first-come first-served; a newcomer never takes
+  the room or item granted to a waiting task. (The local backend; the Ray
+  backend does not order admission at the actor yet.)
 - A cancelled ``recv`` loses no item. A ``send`` cancelled while it waits for
   capacity enqueues nothing in-process; a batching transport may already hold
   the item in its local batch.
@@ -127,7 +137,8 @@ class Sender(Protocol[T_contra]):
             value: the item to send.
 
         Raises:
-            ChannelClosedError: every receiver is closed, or this sender is.
+            ReceiversClosedError: every receiver is closed.
+            EndpointClosedError: this sender is closed.
         """
         ...
 
@@ -139,8 +150,9 @@ class Sender(Protocol[T_contra]):
 
         Returns:
             ``Ok(None)`` when accepted, ``Err(ChannelFull(capacity))`` when the
-            channel is full, ``Err(ChannelClosed(...))`` when every receiver (or
-            this sender) is closed. Nothing is enqueued on ``Err``.
+            channel is full, ``Err(ReceiversClosed())`` when every receiver is
+            closed, ``Err(EndpointClosed())`` when this sender is. Nothing is
+            enqueued on ``Err``.
         """
         ...
 
@@ -148,13 +160,15 @@ class Sender(Protocol[T_contra]):
         """Send every item of ``values`` in order, waiting for capacity as needed.
 
         Not atomic: if it raises (or is cancelled) part way, the items before
-        the failing one have been sent.
+        the failing one have been sent. ``values`` is read only as room frees
+        up, so a generator gets back-pressure and an endless one works.
 
         Args:
             values: the items to send.
 
         Raises:
-            ChannelClosedError: every receiver is closed, or this sender is.
+            ReceiversClosedError: every receiver is closed.
+            EndpointClosedError: this sender is closed.
         """
         ...
 
@@ -162,7 +176,7 @@ class Sender(Protocol[T_contra]):
         """Push out items a batching transport still holds locally (no-op in-process).
 
         Raises:
-            ChannelClosedError: the batch could not be delivered because every
+            ReceiversClosedError: the batch could not be delivered because every
                 receiver is closed.
         """
         ...
@@ -185,7 +199,7 @@ class Sender(Protocol[T_contra]):
             The new sender, of the same class as this one.
 
         Raises:
-            ChannelClosedError: this sender is already closed.
+            EndpointClosedError: this sender is already closed.
         """
         ...
 
@@ -229,7 +243,7 @@ class Receiver(Protocol[T_co]):
         ...     await tx.close()
         ...     return empty, await rx.recv(), await rx.try_recv()
         >>> asyncio.run(main())
-        (Err(error=ChannelEmpty()), 'a', Err(error=ChannelClosed(reason='all senders closed')))
+        (Err(error=ChannelEmpty()), 'a', Err(error=ChannelEnded(reason=None)))
     """
 
     async def recv(self) -> T_co:
@@ -239,8 +253,9 @@ class Receiver(Protocol[T_co]):
             The next item.
 
         Raises:
-            ChannelClosedError: end of channel (every sender closed and the
-                buffer drained), or this receiver is closed.
+            ChannelEndedError: end of channel (every sender closed and the
+                buffer drained).
+            EndpointClosedError: this receiver is closed.
         """
         ...
 
@@ -248,8 +263,9 @@ class Receiver(Protocol[T_co]):
         """Receive the next item if one is buffered now.
 
         Returns:
-            ``Ok(item)``, ``Err(ChannelEmpty())`` on an empty open channel, or
-            ``Err(ChannelClosed(...))`` at end of channel.
+            ``Ok(item)``, ``Err(ChannelEmpty())`` on an empty open channel,
+            ``Err(ChannelEnded())`` at end of channel, or
+            ``Err(EndpointClosed())`` when this receiver is closed.
         """
         ...
 
@@ -269,7 +285,8 @@ class Receiver(Protocol[T_co]):
             ``timeout`` elapsed first.
 
         Raises:
-            ChannelClosedError: end of channel, or this receiver is closed.
+            ChannelEndedError: end of channel.
+            EndpointClosedError: this receiver is closed.
             ValueError: ``max_items`` is less than 1 or ``timeout`` negative.
         """
         ...
@@ -278,8 +295,8 @@ class Receiver(Protocol[T_co]):
         """Close this receiver. Idempotent.
 
         When the last receiver closes, every later send fails with
-        ``ChannelClosed`` and blocked senders wake with that error; items still
-        buffered can no longer be received.
+        ``ReceiversClosed`` and blocked senders wake with that error; items
+        still buffered can no longer be received.
         """
         ...
 
@@ -292,7 +309,7 @@ class Receiver(Protocol[T_co]):
             The new receiver, of the same class as this one.
 
         Raises:
-            ChannelClosedError: this receiver is already closed.
+            EndpointClosedError: this receiver is already closed.
         """
         ...
 
@@ -305,7 +322,7 @@ class Receiver(Protocol[T_co]):
         ...
 
     def __aiter__(self) -> AsyncIterator[T_co]:
-        """Iterate over items until end of channel."""
+        """Iterate over items until end of channel (``EndpointClosedError`` if this receiver is closed)."""
         ...
 
     async def __aenter__(self) -> Self:

@@ -29,7 +29,11 @@ class ChannelStats(msgspec.Struct, frozen=True, gc=False):
         senders_closed: every sender is closed: receivers get the rest of the
             buffer, then end of channel.
         receivers_closed: every receiver is closed: sends fail with
-            ``ChannelClosed``.
+            ``ReceiversClosed``.
+        tasks_waiting_send: tasks blocked in ``send``/``send_batch`` for room
+            (anyio's ``tasks_waiting_send``).
+        tasks_waiting_receive: tasks blocked in ``recv``/``recv_batch``/``async
+            for`` for an item (anyio's ``tasks_waiting_receive``).
 
     Example:
         >>> s = ChannelStats(buffered=2, capacity=8, senders=1, receivers=1, sent=5, received=3, high_watermark=4)
@@ -46,6 +50,8 @@ class ChannelStats(msgspec.Struct, frozen=True, gc=False):
     high_watermark: int
     senders_closed: bool = False
     receivers_closed: bool = False
+    tasks_waiting_send: int = 0
+    tasks_waiting_receive: int = 0
 
     @property
     def closed(self) -> bool:

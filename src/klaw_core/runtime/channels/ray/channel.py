@@ -46,7 +46,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from itertools import islice
 from typing import Any, Generic, Self, TypeVar, cast
 
 import msgspec
@@ -67,6 +68,7 @@ from klaw_core.runtime.channels.ray.link import (
     call,
     call_blocking,
     check_portable,
+    closed_error,
     get_link,
     new_endpoint_id,
 )
@@ -82,11 +84,14 @@ from klaw_core.runtime.errors import (
     ChannelClosed,
     ChannelClosedError,
     ChannelEmpty,
+    ChannelEndedError,
     ChannelError,
     ChannelFull,
     ChannelLostError,
+    EndpointClosedError,
     InvalidMessageError,
     KlawWireError,
+    ReceiversClosedError,
 )
 
 __all__ = ["RayReceiver", "RaySender"]
@@ -95,10 +100,6 @@ T = TypeVar("T")
 
 _OK_NONE: Ok[None] = Ok(None)
 _EMPTY: Err[ChannelEmpty] = Err(ChannelEmpty())
-
-
-def _closed_error(ack_detail: str, default: str) -> ChannelClosedError:
-    return ChannelClosedError(ack_detail or default)
 
 
 class _RayEndpoint(ClosesOnExit):
@@ -335,14 +336,17 @@ class RaySender(_RayEndpoint, Generic[T]):
 
         Args:
             values: the items; an iterable that is not a list or tuple is read
-                into a list first.
+                only as far as there is room (a generator gets back-pressure).
 
         Raises:
             ChannelClosedError: every receiver is closed, or this sender is.
                 Items before the first one that did not fit have been sent.
             ChannelLostError: the channel actor died or lost its buffer.
         """
-        items = values if isinstance(values, list | tuple) else list(values)
+        if not isinstance(values, list | tuple):
+            await self._send_lazily(iter(values))
+            return
+        items = values
         total = len(items)
         start = 0
         link = self._link
@@ -358,6 +362,27 @@ class RaySender(_RayEndpoint, Generic[T]):
             link.credit -= stop - start
             start = stop
             self._kick()
+
+    async def _send_lazily(self, source: Iterator[T]) -> None:
+        """Read ``source`` only as far as there is credit and batch space (back-pressure)."""
+        link = self._link
+        self._check()
+        while True:
+            self._check()
+            pending = self._pending  # the pump swaps in a new list when it takes a batch
+            room = min(link.credit, self._max_items - len(pending))
+            if room <= 0:
+                await self._make_room()
+                continue
+            before = len(pending)
+            try:
+                pending.extend(islice(source, room))
+            finally:  # what was read is sent, even if the iterable raised part way
+                added = len(pending) - before
+                link.credit -= added
+                self._kick()
+            if added < room:
+                return
 
     async def flush(self) -> None:
         """Send what the local batch holds and wait until the actor has stored it.
@@ -376,7 +401,7 @@ class RaySender(_RayEndpoint, Generic[T]):
             raise ChannelLostError(link.channel_id, link.lost)
         if self._pending and link.receivers_closed:
             self._pending.clear()  # nobody can ever receive them
-            raise ChannelClosedError(ALL_RECEIVERS_CLOSED)
+            raise ReceiversClosedError(ALL_RECEIVERS_CLOSED)
 
     async def close(self) -> None:
         """Flush, then close this sender. Idempotent.
@@ -427,7 +452,7 @@ class RaySender(_RayEndpoint, Generic[T]):
             ChannelLostError: the channel actor died or lost its buffer.
         """
         if self._closed:
-            raise ChannelClosedError(SENDER_CLOSED)
+            raise EndpointClosedError(SENDER_CLOSED)
         link = self._link
         if link.lost is not None:
             raise ChannelLostError(link.channel_id, link.lost)
@@ -436,7 +461,7 @@ class RaySender(_RayEndpoint, Generic[T]):
         if ack.status == "lost":
             raise link.lose(ack.detail)
         if ack.status != "ok":
-            raise _closed_error(ack.detail, ALL_SENDERS_CLOSED)
+            raise closed_error(ack.detail, ALL_SENDERS_CLOSED)
         return type(self)(*link.endpoint_args(sender_id))
 
     async def stats(self) -> ChannelStats:
@@ -496,13 +521,13 @@ class RaySender(_RayEndpoint, Generic[T]):
 
     def _check(self) -> None:
         if self._closed:
-            raise ChannelClosedError(SENDER_CLOSED)
+            raise EndpointClosedError(SENDER_CLOSED)
         self._raise_stored()
         link = self._link
         if link.lost is not None:
             raise ChannelLostError(link.channel_id, link.lost)
         if link.receivers_closed:
-            raise ChannelClosedError(ALL_RECEIVERS_CLOSED)
+            raise ReceiversClosedError(ALL_RECEIVERS_CLOSED)
 
     def _raise_stored(self) -> None:
         error = self._error
@@ -602,9 +627,9 @@ class RaySender(_RayEndpoint, Generic[T]):
             raise link.lose(ack.detail)
         else:
             if ack.detail == SENDER_CLOSED:
-                raise ChannelClosedError(SENDER_CLOSED)
+                raise EndpointClosedError(SENDER_CLOSED)
             link.receivers_closed = True
-            raise _closed_error(ack.detail, ALL_RECEIVERS_CLOSED)
+            raise closed_error(ack.detail, ALL_RECEIVERS_CLOSED)
 
     async def _run_pump(self) -> None:
         try:
@@ -995,7 +1020,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
             ChannelLostError: the channel actor died or lost its buffer.
         """
         if self._closed:
-            raise ChannelClosedError(RECEIVER_CLOSED)
+            raise EndpointClosedError(RECEIVER_CLOSED)
         link = self._link
         if link.lost is not None:
             raise ChannelLostError(link.channel_id, link.lost)
@@ -1004,7 +1029,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
         if ack.status == "lost":
             raise link.lose(ack.detail)
         if ack.status != "ok":
-            raise _closed_error(ack.detail, ALL_RECEIVERS_CLOSED)
+            raise closed_error(ack.detail, ALL_RECEIVERS_CLOSED)
         return type(self)(*link.endpoint_args(reader_id))
 
     async def stats(self) -> ChannelStats:
@@ -1035,7 +1060,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
             return cast(T, items[pos])
         try:
             return await self.recv()
-        except ChannelClosedError:
+        except ChannelEndedError:
             raise StopAsyncIteration from None
 
     def __repr__(self) -> str:
@@ -1094,7 +1119,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
     def _next_local(self) -> object:
         """Return the next locally available message, or ``_NOTHING``; raise what is due."""
         if self._closed:
-            raise ChannelClosedError(RECEIVER_CLOSED)
+            raise EndpointClosedError(RECEIVER_CLOSED)
         while True:
             deferred = self._deferred
             if deferred is not None:
@@ -1114,7 +1139,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
             if self._take_done_fetch():
                 continue
             if self._eof is not None:
-                raise ChannelClosedError(self._eof)
+                raise closed_error(self._eof, ALL_SENDERS_CLOSED)
             return _NOTHING
 
     def _take_done_fetch(self) -> bool:
@@ -1136,7 +1161,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
         link = self._link
         while True:
             if self._closed:
-                raise ChannelClosedError(RECEIVER_CLOSED)
+                raise EndpointClosedError(RECEIVER_CLOSED)
             if self._eof is not None:
                 return True  # _next_local raises end of channel
             if link.lost is not None:
@@ -1160,7 +1185,7 @@ class RayReceiver(_RayEndpoint, Generic[T]):
             if self._fetch is not fetch:  # taken meanwhile (by close(), or another caller)
                 continue
             if self._closed:
-                raise ChannelClosedError(RECEIVER_CLOSED)
+                raise EndpointClosedError(RECEIVER_CLOSED)
             if self._take_done_fetch():
                 return True
 

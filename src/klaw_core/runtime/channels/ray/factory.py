@@ -31,12 +31,12 @@ from klaw_core.runtime.channels.ray.link import (
     call,
     call_blocking,
     check_portable,
+    closed_error,
     get_link,
     new_endpoint_id,
 )
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.config import channel_defaults
-from klaw_core.runtime.errors import ChannelClosedError
 
 __all__ = ["ACTOR_NAME_PREFIX", "RayChannel", "default_options", "ray_channel"]
 
@@ -397,7 +397,7 @@ class RayChannel(Generic[T]):
         if ack.status == "lost":
             raise link.lose(ack.detail)
         if ack.status != "ok":
-            raise ChannelClosedError(ack.detail)
+            raise closed_error(ack.detail, "")
 
     # -------------------------------------------------------------- details
 

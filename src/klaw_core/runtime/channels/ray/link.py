@@ -37,7 +37,14 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
 from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE
 from klaw_core.runtime.channels.stats import ChannelStats
-from klaw_core.runtime.errors import ChannelLostError, KlawError
+from klaw_core.runtime.errors import (
+    ChannelClosedError,
+    ChannelEndedError,
+    ChannelLostError,
+    EndpointClosedError,
+    KlawError,
+    ReceiversClosedError,
+)
 
 if TYPE_CHECKING:
     from klaw_core.runtime.channels.ray.channel import RayReceiver, RaySender
@@ -53,6 +60,7 @@ __all__ = [
     "call",
     "call_blocking",
     "check_portable",
+    "closed_error",
     "get_link",
     "new_endpoint_id",
 ]
@@ -114,6 +122,33 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
         for field in ("linger", "poll_interval", "reply_timeout"):
             if not getattr(self, field) >= 0:
                 raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
+
+
+def closed_error(ack_detail: str, default: str) -> ChannelClosedError:
+    """Return the exception of the closed case that an actor reply names.
+
+    The actor's replies carry the case as their ``detail`` text (one of this
+    module's constants); endpoints raise the matching class.
+
+    Args:
+        ack_detail: the reply's ``detail``.
+        default: the case to assume when ``detail`` is empty.
+
+    Returns:
+        A new ``ChannelClosedError`` of the matching subclass.
+
+    Example:
+        >>> closed_error("", ALL_SENDERS_CLOSED)
+        ChannelEndedError('all senders closed')
+    """
+    detail = ack_detail or default
+    if detail in (SENDER_CLOSED, RECEIVER_CLOSED):
+        return EndpointClosedError(detail)
+    if detail == ALL_RECEIVERS_CLOSED:
+        return ReceiversClosedError(detail)
+    if detail == ALL_SENDERS_CLOSED:
+        return ChannelEndedError(detail)
+    return ChannelClosedError(detail)
 
 
 def new_endpoint_id() -> int:
