@@ -46,7 +46,7 @@ from klaw_core.runtime.errors import (
 T = TypeVar("T")
 MakeChannel = Callable[..., tuple[Sender[Any], Receiver[Any]]]
 
-WAIT = 5.0  # upper bound of any single wait: a broken channel fails instead of hanging
+WAIT = 60.0  # bound on any single wait: a broken channel fails instead of hanging (generous: CI shares 2 cores)
 PAUSE = 0.05  # long enough for a runnable task to get to its next wait
 
 
