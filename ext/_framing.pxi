@@ -61,7 +61,7 @@ cdef Py_ssize_t _prepare_encode(object buf, Py_ssize_t start) except -1:
     return offset
 
 
-def pack_frame(payload, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+def pack_frame(payload, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
     """Return one frame: the 4-byte big-endian length of ``payload``, then ``payload``.
 
     Args:
@@ -85,7 +85,7 @@ def pack_frame(payload, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)
     try:
         if view.len > max_frame_size:
-            raise FrameTooLarge(f"frame of {view.len} bytes exceeds the maximum {max_frame_size}", 0)
+            raise FrameTooLarge.encoded(view.len, max_frame_size, 0)
         out = PyBytes_FromStringAndSize(NULL, view.len + _PREFIX)
         dst = <unsigned char *>PyBytes_AS_STRING(out)
         _store32(dst, <uint32_t>view.len)
@@ -95,13 +95,13 @@ def pack_frame(payload, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     return out
 
 
-def encode_frames(encoder, messages, buffer=None, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+def encode_frames(encoder, messages, buffer=None, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
     """Encode ``messages`` as consecutive frames appended to ``buffer``.
 
     For each message: reserve the 4 prefix bytes, ``encoder.encode_into`` the
-    body, then write the body's length into the prefix. A pooled buffer keeps
-    its capacity: in steady state (same buffer, messages that fit) this
-    allocates nothing.
+    body right after them, then write the body's length into the prefix. With
+    the compiled twin a pooled buffer keeps its capacity: in steady state (same
+    buffer, messages that fit) this allocates nothing.
 
     Args:
         encoder: a ``msgspec.msgpack.Encoder`` (anything with ``encode_into``).
@@ -188,7 +188,7 @@ cdef int _encode_one(
     size = Py_SIZE(buf) - offset
     if size > max_frame_size:
         _set_len(buf, start)
-        raise FrameTooLarge(f"frame of {size} bytes exceeds the maximum {max_frame_size}", start)
+        raise FrameTooLarge.encoded(size, max_frame_size, start)
     p = <unsigned char *>PyByteArray_AS_STRING(buf)
     if offset != start + _PREFIX:
         memmove(p + start + _PREFIX, p + offset, <size_t>size)
@@ -200,11 +200,11 @@ cdef int _encode_one(
 def encode_into(encoder, message, buffer, Py_ssize_t offset=0):
     """Encode ``message`` into ``buffer`` at ``offset``; return the bytes written.
 
-    ``buffer`` ends right after the message (its capacity is kept). Unlike
-    ``Encoder.encode_into`` this returns the size, accepts ``offset=-1`` for
-    "append", and zero-fills a gap when ``offset`` is past the end instead of
-    leaving uninitialised bytes. With a msgspec encoder and a pooled buffer
-    that fits, the steady state allocates nothing (see ``_prepare_encode``).
+    ``buffer`` ends right after the message. Unlike ``Encoder.encode_into`` this
+    returns the size, accepts ``offset=-1`` for "append", and zero-fills a gap
+    when ``offset`` is past the end instead of leaving uninitialised bytes. With
+    the compiled twin, a msgspec encoder and a pooled buffer that fits, the
+    buffer keeps its capacity and the steady state allocates nothing.
 
     Args:
         encoder: a ``msgspec.msgpack.Encoder`` (anything with ``encode_into``).
@@ -268,7 +268,7 @@ def encode_into(encoder, message, buffer, Py_ssize_t offset=0):
     return size
 
 
-def split_frames(data, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+def split_frames(data, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
     """Split a batch of frames into zero-copy views of their bodies.
 
     Args:
@@ -304,13 +304,13 @@ def split_frames(data, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     try:
         while pos < end:
             if end - pos < _PREFIX:
-                raise _truncated_prefix(end - pos, pos)
+                raise TruncatedFrame.in_prefix(end - pos, pos)
             size = _load32(<unsigned char *>p + pos)
             if size > max_frame_size:
-                raise _too_large(size, max_frame_size, pos)
+                raise FrameTooLarge.declared(size, max_frame_size, pos)
             body = pos + _PREFIX
             if size > end - body:
-                raise _truncated_body(size, end - body, pos)
+                raise TruncatedFrame.in_body(size, end - body, pos)
             frames.append(_subview(base, p + body, size))
             pos = body + size
     finally:
@@ -319,7 +319,7 @@ def split_frames(data, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     return frames
 
 
-def decode_frames(data, decoder, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+def decode_frames(data, decoder, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
     """Split a batch of frames and decode each body with ``decoder.decode``.
 
     Frames are processed in order, so the first problem met is the one raised.
@@ -368,13 +368,13 @@ def decode_frames(data, decoder, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     try:
         while pos < end:
             if end - pos < _PREFIX:
-                raise _truncated_prefix(end - pos, pos)
+                raise TruncatedFrame.in_prefix(end - pos, pos)
             size = _load32(<unsigned char *>p + pos)
             if size > max_frame_size:
-                raise _too_large(size, max_frame_size, pos)
+                raise FrameTooLarge.declared(size, max_frame_size, pos)
             body = pos + _PREFIX
             if size > end - body:
-                raise _truncated_body(size, end - body, pos)
+                raise TruncatedFrame.in_body(size, end - body, pos)
             if reuse and window is not None and Py_REFCNT(window) == 1:
                 w = PyMemoryView_GET_BUFFER(window)
                 w.buf = p + body
@@ -390,7 +390,7 @@ def decode_frames(data, decoder, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     except (ValueError, RecursionError) as exc:  # msgspec errors are ValueErrors
         if decoding < 0:
             raise  # one of ours, or not from the decoder
-        raise _payload_error(exc, decoding) from exc
+        raise MalformedPayload.from_frame_decode(exc, decoding) from exc
     return out
 
 
@@ -442,7 +442,7 @@ cdef class FrameDecoder:
         self._fed = 0
         self._error = None
 
-    def __init__(self, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+    def __init__(self, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
         _check_max_frame_size(max_frame_size)
         self._max_frame_size = max_frame_size
         self.reset()
@@ -546,7 +546,7 @@ cdef class FrameDecoder:
                 size = _load32(<unsigned char *>self._buf)
                 if size > max_frame_size:
                     self._fed = base + pos
-                    self._fail(_too_large(size, max_frame_size, start))
+                    self._fail(FrameTooLarge.declared(size, max_frame_size, start))
                 self._need = _PREFIX + size
             take = self._need - self._len
             if take > end - pos:
@@ -570,7 +570,7 @@ cdef class FrameDecoder:
             size = _load32(p + pos)
             if size > max_frame_size:
                 self._fed = base + pos + _PREFIX
-                self._fail(_too_large(size, max_frame_size, base + pos))
+                self._fail(FrameTooLarge.declared(size, max_frame_size, base + pos))
             if size > end - pos - _PREFIX:
                 self._need = _PREFIX + size
                 break
@@ -597,8 +597,8 @@ cdef class FrameDecoder:
             if self._len:
                 start = self._fed - self._len
                 if self._len < _PREFIX:
-                    self._fail(_truncated_prefix(self._len, start))
-                self._fail(_truncated_body(self._need - _PREFIX, self._len - _PREFIX, start))
+                    self._fail(TruncatedFrame.in_prefix(self._len, start))
+                self._fail(TruncatedFrame.in_body(self._need - _PREFIX, self._len - _PREFIX, start))
 
     def reset(self):
         """Forget buffered bytes, any error, and the stream offset."""

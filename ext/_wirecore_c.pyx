@@ -33,13 +33,20 @@ from libc.string cimport memcmp, memcpy, memmove, memset
 
 import msgspec
 
-from klaw_core._wiretypes import BufferPoolStats, HeaderPeek
+from klaw_core._wiretypes import (
+    DEFAULT_MAX_FRAME_SIZE,
+    HEADER_FIELDS,
+    MAX_FRAME_SIZE_LIMIT,
+    PREFIX_SIZE,
+    BufferPoolStats,
+    HeaderPeek,
+    max_frame_size_error,
+)
 from klaw_core.runtime.errors import (
     FrameTooLarge,
     KlawWireError,
     MalformedHeader,
     MalformedPayload,
-    PayloadValidationError,
     TruncatedFrame,
 )
 
@@ -74,15 +81,13 @@ __all__ = [
     "split_frames",
 ]
 
-PREFIX_SIZE = 4
-DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
-MAX_FRAME_SIZE_LIMIT = 0xFFFFFFFF
-
-cdef enum:
-    _PREFIX = 4
-    _DEFAULT_MAX = 16 * 1024 * 1024
-
-cdef Py_ssize_t _LIMIT = 0xFFFFFFFF
+# The wire's constants, defined once in klaw_core._wiretypes, copied into C
+# globals at import: the hot paths read a C variable, never a Python name.
+cdef Py_ssize_t _PREFIX = PREFIX_SIZE
+cdef Py_ssize_t _LIMIT = MAX_FRAME_SIZE_LIMIT
+cdef Py_ssize_t _HEADER_FIELDS = HEADER_FIELDS
+if _PREFIX != 4:  # _load32/_store32 read and write exactly 4 bytes
+    raise ImportError(f"the compiled wire core reads 4-byte prefixes, not {_PREFIX}")
 
 # Module-level references looked up once (C globals, no dict lookups per call).
 cdef object _HeaderPeek = HeaderPeek
@@ -124,9 +129,7 @@ cdef inline void _store32(unsigned char *p, uint32_t v) noexcept nogil:
 
 cdef int _check_max_frame_size(Py_ssize_t max_frame_size) except -1:
     if max_frame_size < 0 or max_frame_size > _LIMIT:
-        raise ValueError(
-            f"max_frame_size must be between 0 and {_LIMIT}, got {max_frame_size}"
-        )
+        raise max_frame_size_error(max_frame_size)
     return 0
 
 
@@ -194,26 +197,6 @@ cdef extern from *:
     """
     object _subview "klaw_subview"(object base, char *start, Py_ssize_t size)
     bint KLAW_DIRECT_SUBVIEW
-
-
-cdef object _too_large(Py_ssize_t declared, Py_ssize_t max_frame_size, Py_ssize_t offset):
-    return FrameTooLarge(
-        f"frame declares {declared} bytes, more than the maximum {max_frame_size}", offset
-    )
-
-
-cdef object _truncated_prefix(Py_ssize_t present, Py_ssize_t offset):
-    return TruncatedFrame(f"input ends inside a length prefix: {present} of 4 bytes present", offset)
-
-
-cdef object _truncated_body(Py_ssize_t declared, Py_ssize_t present, Py_ssize_t offset):
-    return TruncatedFrame(f"frame declares {declared} bytes, {present} present", offset)
-
-
-cdef object _payload_error(object exc, Py_ssize_t offset):
-    if isinstance(exc, _ValidationError):
-        return PayloadValidationError(f"frame payload does not match the expected type: {exc}", offset)
-    return MalformedPayload(f"frame payload is not valid: {exc}", offset)
 
 
 include "_pool.pxi"

@@ -6,8 +6,11 @@ built module with ``python -m mypy.stubtest klaw_core._wirecore_c``.
 
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Final, Protocol, final
+from typing import Any, Protocol, final
 
+from klaw_core._wiretypes import DEFAULT_MAX_FRAME_SIZE as DEFAULT_MAX_FRAME_SIZE
+from klaw_core._wiretypes import MAX_FRAME_SIZE_LIMIT as MAX_FRAME_SIZE_LIMIT
+from klaw_core._wiretypes import PREFIX_SIZE as PREFIX_SIZE
 from klaw_core._wiretypes import BufferPoolStats as BufferPoolStats
 from klaw_core._wiretypes import HeaderPeek as HeaderPeek
 
@@ -27,10 +30,6 @@ __all__ = [
     "peek_version",
     "split_frames",
 ]
-
-PREFIX_SIZE: Final[int]
-DEFAULT_MAX_FRAME_SIZE: Final[int]
-MAX_FRAME_SIZE_LIMIT: Final[int]
 
 class _Encoder(Protocol):
     def encode_into(self, obj: Any, buffer: bytearray, offset: int = 0, /) -> None: ...

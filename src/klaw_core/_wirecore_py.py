@@ -27,15 +27,20 @@ from struct import Struct
 from types import TracebackType
 from typing import Any, Final, Protocol
 
-import msgspec
-
-from klaw_core._wiretypes import BufferPoolStats, HeaderPeek
+from klaw_core._wiretypes import (
+    DEFAULT_MAX_FRAME_SIZE,
+    HEADER_FIELDS,
+    MAX_FRAME_SIZE_LIMIT,
+    PREFIX_SIZE,
+    BufferPoolStats,
+    HeaderPeek,
+    max_frame_size_error,
+)
 from klaw_core.runtime.errors import (
     FrameTooLarge,
     KlawWireError,
     MalformedHeader,
     MalformedPayload,
-    PayloadValidationError,
     TruncatedFrame,
 )
 
@@ -56,13 +61,6 @@ __all__ = [
     "split_frames",
 ]
 
-PREFIX_SIZE: Final = 4
-"""Bytes in a frame's length prefix."""
-DEFAULT_MAX_FRAME_SIZE: Final = 16 * 1024 * 1024
-"""Largest frame body accepted unless told otherwise (16 MiB)."""
-MAX_FRAME_SIZE_LIMIT: Final = 0xFFFFFFFF
-"""Largest value a 4-byte prefix can declare, so the largest ``max_frame_size``."""
-
 _PREFIX: Final = Struct(">I")
 _ZERO_PREFIX: Final = b"\x00\x00\x00\x00"
 
@@ -82,8 +80,6 @@ _STR_WIDTHS: Final[dict[int, int]] = {0xD9: 1, 0xDA: 2, 0xDB: 4}
 # array16/32: type byte -> width of the count field.
 _ARRAY_WIDTHS: Final[dict[int, int]] = {0xDC: 2, 0xDD: 4}
 
-_HEADER_FIELDS: Final = 5
-
 
 class _Encoder(Protocol):
     def encode_into(self, obj: Any, buffer: bytearray, offset: int = 0, /) -> None: ...
@@ -98,9 +94,7 @@ class _Decoder(Protocol):
 
 def _check_max_frame_size(max_frame_size: int) -> int:
     if not 0 <= max_frame_size <= MAX_FRAME_SIZE_LIMIT:
-        raise ValueError(
-            f"max_frame_size must be between 0 and {MAX_FRAME_SIZE_LIMIT}, got {max_frame_size}"
-        )
+        raise max_frame_size_error(max_frame_size)
     return max_frame_size
 
 
@@ -114,30 +108,6 @@ def _byte_view(data: Any) -> memoryview:
     return view
 
 
-def _too_large(declared: int, max_frame_size: int, offset: int) -> FrameTooLarge:
-    return FrameTooLarge(
-        f"frame declares {declared} bytes, more than the maximum {max_frame_size}", offset
-    )
-
-
-def _truncated_prefix(present: int, offset: int) -> TruncatedFrame:
-    return TruncatedFrame(
-        f"input ends inside a length prefix: {present} of 4 bytes present", offset
-    )
-
-
-def _truncated_body(declared: int, present: int, offset: int) -> TruncatedFrame:
-    return TruncatedFrame(f"frame declares {declared} bytes, {present} present", offset)
-
-
-def _payload_error(exc: Exception, offset: int) -> MalformedPayload:
-    if isinstance(exc, msgspec.ValidationError):
-        return PayloadValidationError(
-            f"frame payload does not match the expected type: {exc}", offset
-        )
-    return MalformedPayload(f"frame payload is not valid: {exc}", offset)
-
-
 # ----------------------------------------------------------------- buffer pool
 
 
@@ -145,9 +115,11 @@ class BufferPool:
     """A thread-safe pool of reusable ``bytearray`` encode buffers.
 
     ``acquire`` returns an empty (length 0) buffer; ``release`` gives it back.
-    The compiled twin keeps each buffer's capacity across uses; this pure twin
-    cannot (Python can only empty a bytearray by freeing its memory), so here
-    the pool saves object churn, not memory traffic.
+    The compiled twin keeps each buffer's capacity across uses (it sets the
+    length to 0 instead of freeing the memory), so a steady acquire/release
+    cycle allocates nothing; the pure twin cannot (Python can only empty a
+    bytearray by freeing its memory), so there the pool saves object churn,
+    not memory traffic.
 
     Rules: only buffers acquired from this pool and not yet released may be
     released (anything else raises ``ValueError``; a non-bytearray raises
@@ -353,7 +325,7 @@ def pack_frame(payload: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> by
     view = _byte_view(payload)
     size = len(view)
     if size > max_frame_size:
-        raise FrameTooLarge(f"frame of {size} bytes exceeds the maximum {max_frame_size}", 0)
+        raise FrameTooLarge.encoded(size, max_frame_size, 0)
     return _PREFIX.pack(size) + view.tobytes()
 
 
@@ -366,7 +338,9 @@ def encode_frames(
     """Encode ``messages`` as consecutive frames appended to ``buffer``.
 
     For each message: reserve the 4 prefix bytes, ``encoder.encode_into`` the
-    body right after them, then write the body's length into the prefix.
+    body right after them, then write the body's length into the prefix. With
+    the compiled twin a pooled buffer keeps its capacity: in steady state (same
+    buffer, messages that fit) this allocates nothing.
 
     Args:
         encoder: a ``msgspec.msgpack.Encoder`` (anything with ``encode_into``).
@@ -403,9 +377,7 @@ def encode_frames(
         size = len(buf) - start - PREFIX_SIZE
         if size > max_frame_size:
             del buf[start:]
-            raise FrameTooLarge(
-                f"frame of {size} bytes exceeds the maximum {max_frame_size}", start
-            )
+            raise FrameTooLarge.encoded(size, max_frame_size, start)
         _PREFIX.pack_into(buf, start, size)
     return buf
 
@@ -415,7 +387,9 @@ def encode_into(encoder: _Encoder, message: Any, buffer: bytearray, offset: int 
 
     ``buffer`` ends right after the message. Unlike ``Encoder.encode_into`` this
     returns the size, accepts ``offset=-1`` for "append", and zero-fills a gap
-    when ``offset`` is past the end instead of leaving uninitialised bytes.
+    when ``offset`` is past the end instead of leaving uninitialised bytes. With
+    the compiled twin, a msgspec encoder and a pooled buffer that fits, the
+    buffer keeps its capacity and the steady state allocates nothing.
 
     Args:
         encoder: a ``msgspec.msgpack.Encoder`` (anything with ``encode_into``).
@@ -466,13 +440,13 @@ def _frames(view: memoryview, max_frame_size: int) -> Iterator[tuple[int, int, i
     unpack_from = _PREFIX.unpack_from
     while pos < end:
         if end - pos < PREFIX_SIZE:
-            raise _truncated_prefix(end - pos, pos)
+            raise TruncatedFrame.in_prefix(end - pos, pos)
         (size,) = unpack_from(view, pos)
         if size > max_frame_size:
-            raise _too_large(size, max_frame_size, pos)
+            raise FrameTooLarge.declared(size, max_frame_size, pos)
         body = pos + PREFIX_SIZE
         if size > end - body:
-            raise _truncated_body(size, end - body, pos)
+            raise TruncatedFrame.in_body(size, end - body, pos)
         yield pos, body, size
         pos = body + size
 
@@ -485,7 +459,7 @@ def split_frames(data: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> lis
         max_frame_size: largest body accepted.
 
     Returns:
-        One read-only-or-writable (as ``data`` is) ``memoryview`` per frame, into ``data``.
+        One ``memoryview`` per frame, into ``data`` (writable when ``data`` is).
 
     Raises:
         FrameTooLarge: a prefix declares more than ``max_frame_size`` bytes.
@@ -534,7 +508,7 @@ def decode_frames(
         try:
             out.append(decode(view[body : body + size]))
         except (ValueError, RecursionError) as exc:  # msgspec errors are ValueErrors
-            raise _payload_error(exc, pos) from exc
+            raise MalformedPayload.from_frame_decode(exc, pos) from exc
     return out
 
 
@@ -631,7 +605,7 @@ class FrameDecoder:
                 (size,) = _PREFIX.unpack_from(buf, 0)
                 if size > max_frame_size:
                     self._fed = base + pos
-                    raise self._fail(_too_large(size, max_frame_size, start))
+                    raise self._fail(FrameTooLarge.declared(size, max_frame_size, start))
                 self._need = PREFIX_SIZE + size
             take = min(self._need - len(buf), end - pos)
             buf += view[pos : pos + take]
@@ -648,7 +622,7 @@ class FrameDecoder:
             (size,) = unpack_from(view, pos)
             if size > max_frame_size:
                 self._fed = base + pos + PREFIX_SIZE
-                raise self._fail(_too_large(size, max_frame_size, base + pos))
+                raise self._fail(FrameTooLarge.declared(size, max_frame_size, base + pos))
             stop = pos + PREFIX_SIZE + size
             if stop > end:
                 self._need = PREFIX_SIZE + size
@@ -672,9 +646,9 @@ class FrameDecoder:
         if buffered:
             start = self._fed - buffered
             if buffered < PREFIX_SIZE:
-                raise self._fail(_truncated_prefix(buffered, start))
+                raise self._fail(TruncatedFrame.in_prefix(buffered, start))
             raise self._fail(
-                _truncated_body(self._need - PREFIX_SIZE, buffered - PREFIX_SIZE, start)
+                TruncatedFrame.in_body(self._need - PREFIX_SIZE, buffered - PREFIX_SIZE, start)
             )
 
     def reset(self) -> None:
@@ -694,13 +668,9 @@ class FrameDecoder:
 # ------------------------------------------------------------------------ peek
 
 
-def _truncated_header(offset: int) -> TruncatedFrame:
-    return TruncatedFrame("input ends inside the envelope header", offset)
-
-
 def _read_int(buf: Any, pos: int, end: int, field: str) -> tuple[int, int]:
     if pos >= end:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     code: int = buf[pos]
     if code <= 0x7F:
         return code, pos + 1
@@ -708,33 +678,31 @@ def _read_int(buf: Any, pos: int, end: int, field: str) -> tuple[int, int]:
         return code - 0x100, pos + 1
     spec = _INT_WIDTHS.get(code)
     if spec is None:
-        raise MalformedHeader(f"{field} must be an integer, found type byte 0x{code:02x}", pos)
+        raise MalformedHeader.not_integer(field, code, pos)
     width, signed = spec
     if width > end - pos - 1:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     value = int.from_bytes(buf[pos + 1 : pos + 1 + width], "big", signed=signed)
     return value, pos + 1 + width
 
 
 def _read_array_len(buf: Any, pos: int, end: int, what: str) -> tuple[int, int]:
     if pos >= end:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     code: int = buf[pos]
     if 0x90 <= code <= 0x9F:
         return code & 0x0F, pos + 1
     width = _ARRAY_WIDTHS.get(code)
     if width is None:
-        raise MalformedHeader(
-            f"{what} must be a MessagePack array, found type byte 0x{code:02x}", pos
-        )
+        raise MalformedHeader.not_array(what, code, pos)
     if width > end - pos - 1:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     return int.from_bytes(buf[pos + 1 : pos + 1 + width], "big"), pos + 1 + width
 
 
 def _read_str(buf: Any, pos: int, end: int) -> tuple[str, int]:
     if pos >= end:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     code: int = buf[pos]
     if 0xA0 <= code <= 0xBF:
         size = code & 0x1F
@@ -742,17 +710,17 @@ def _read_str(buf: Any, pos: int, end: int) -> tuple[str, int]:
     else:
         width = _STR_WIDTHS.get(code)
         if width is None:
-            raise MalformedHeader(f"channel_id must be a string, found type byte 0x{code:02x}", pos)
+            raise MalformedHeader.not_string(code, pos)
         if width > end - pos - 1:
-            raise _truncated_header(pos)
+            raise TruncatedFrame.in_header(pos)
         size = int.from_bytes(buf[pos + 1 : pos + 1 + width], "big")
         body = pos + 1 + width
     if size > end - body:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     try:
         text = bytes(buf[body : body + size]).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedHeader("channel_id is not valid UTF-8", pos) from exc
+        raise MalformedHeader.not_utf8(pos) from exc
     return text, body + size
 
 
@@ -761,17 +729,17 @@ def _peek(data: Any) -> HeaderPeek:
     end = len(buf)
     count, pos = _read_array_len(buf, 0, end, "envelope")
     if count < 2:
-        raise MalformedHeader(f"envelope array has {count} elements, need at least 2", 0)
+        raise MalformedHeader.envelope_too_short(count)
     tag, pos = _read_int(buf, pos, end, "tag")
     header_at = pos
     count, pos = _read_array_len(buf, pos, end, "header")
-    if count != _HEADER_FIELDS:
-        raise MalformedHeader(f"header array has {count} elements, expected 5", header_at)
+    if count != HEADER_FIELDS:
+        raise MalformedHeader.header_size(count, header_at)
     version, pos = _read_int(buf, pos, end, "version")
     kind_at = pos
     kind, pos = _read_int(buf, pos, end, "kind")
     if kind != tag:
-        raise MalformedHeader(f"header kind {kind} does not match tag {tag}", kind_at)
+        raise MalformedHeader.kind_mismatch(kind, tag, kind_at)
     channel_id, pos = _read_str(buf, pos, end)
     seq, pos = _read_int(buf, pos, end, "seq")
     ts, pos = _read_int(buf, pos, end, "ts")

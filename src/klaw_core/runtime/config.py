@@ -51,6 +51,7 @@ from typing import Annotated, Any, Literal, TypeAlias, cast, get_args
 
 import msgspec
 
+from klaw_core._wiretypes import DEFAULT_MAX_FRAME_SIZE
 from klaw_core.runtime.errors import ConfigError
 from klaw_core.runtime.types import (
     BatchSize,
@@ -102,7 +103,6 @@ _MetricsPort: TypeAlias = Annotated[
 _LingerMs: TypeAlias = Annotated[
     float, msgspec.Meta(ge=0.0, le=60_000.0, description="Milliseconds, 0 to 60000.")
 ]
-_DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024  # DESIGN §3: 16 MiB
 
 
 class RayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -237,7 +237,7 @@ class CodecConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_
         msgspec.ValidationError: Expected `int` >= 0 - at `$.pool_size`
     """
 
-    max_frame_size: FrameSize = _DEFAULT_MAX_FRAME_SIZE
+    max_frame_size: FrameSize = DEFAULT_MAX_FRAME_SIZE  # DESIGN §3: 16 MiB
     buffer_size: FrameSize = 4096
     pool_size: NonNegativeInt = 64
 

@@ -187,7 +187,7 @@ BAD_BYTES = [
     (msgpack.packb([9, [1, 9, "", 0, 0]]), PayloadValidationError, "Invalid value 9"),
     (msgpack.packb([3, [1, 3, 1, 0, 0], "w"]), PayloadValidationError, "at `$[1][2]`"),
     (msgpack.packb({"tag": 1}), PayloadValidationError, "Expected `array`, got `object`"),
-    (b"\x93\x03\x95\x01\x03\xa0\x00\x00\xa2\xff\xfe", MalformedPayload, "invalid UTF-8"),
+    (b"\x93\x03\x95\x01\x03\xa0\x00\x00\xa2\xff\xfe", MalformedPayload, "UTF-8"),
     (
         b"\x93\x01\x95\x01\x01\xa0\x00\x00" + b"\x91" * 100_000 + b"\xc0",
         MalformedPayload,
