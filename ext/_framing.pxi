@@ -319,26 +319,41 @@ def split_frames(data, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
     return frames
 
 
-def decode_frames(data, decoder, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
+def decode_frames(
+    data, decoder, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE, max_depth=DEFAULT_MAX_DEPTH, bint envelopes=False
+):
     """Split a batch of frames and decode each body with ``decoder.decode``.
 
     Frames are processed in order, so the first problem met is the one raised.
+    Before the decoder sees a body, a non-recursive scan bounds its nesting
+    (see :func:`check_depth`) and, with ``envelopes``, the header rules of
+    :func:`peek_header` are applied (see :func:`check_envelope`).
 
     Args:
         data: concatenated frames (any C-contiguous buffer).
         decoder: a ``msgspec.msgpack.Decoder`` (anything with ``decode``).
         max_frame_size: largest body accepted.
+        max_depth: most arrays and maps a body may nest; ``None`` turns the
+            scan off.
+        envelopes: every body is an envelope: refuse a header
+            :func:`peek_header` refuses.
 
     Returns:
         The decoded objects, one per frame.
 
     Raises:
         FrameTooLarge: a prefix declares more than ``max_frame_size`` bytes.
-        TruncatedFrame: ``data`` ends inside a prefix or a body.
+        TruncatedFrame: ``data`` ends inside a prefix or a body (or, with
+            ``envelopes``, a body ends inside its header).
+        MalformedHeader: with ``envelopes``, a body's header is malformed
+            (offset: the offending byte in ``data``).
+        NestingTooDeep: a body nests deeper than ``max_depth`` (offset: where
+            the first container too deep starts, in ``data``).
         PayloadValidationError: a body is valid MessagePack of the wrong type.
-        MalformedPayload: a body is not valid MessagePack (or not valid UTF-8,
-            or nested too deeply). Offsets are the frame's start; the decoder's
-            exception is chained as ``__cause__``.
+        MalformedPayload: a body is not valid MessagePack (or not valid UTF-8).
+            Offsets are the frame's start; the decoder's exception is chained
+            as ``__cause__``.
+        ValueError: ``max_depth`` is below 1.
 
     Example:
         >>> import msgspec
@@ -346,6 +361,7 @@ def decode_frames(data, decoder, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZ
         [7]
     """
     _check_max_frame_size(max_frame_size)
+    cdef Py_ssize_t limit = _depth_limit(max_depth)
     cdef object base = _byte_view(data)
     cdef Py_buffer *b = PyMemoryView_GET_BUFFER(base)
     cdef char *p = <char *>b.buf
@@ -375,6 +391,13 @@ def decode_frames(data, decoder, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZ
             body = pos + _PREFIX
             if size > end - body:
                 raise TruncatedFrame.in_body(size, end - body, pos)
+            if envelopes:
+                try:
+                    _peek_buffer(<const unsigned char *>p + body, size, True)
+                except KlawWireError as exc:
+                    raise type(exc)(exc.reason, body + (exc.offset or 0)) from None
+            if size > limit >= 0:
+                _check_depth(<const unsigned char *>p + body, size, limit, body)
             if reuse and window is not None and Py_REFCNT(window) == 1:
                 w = PyMemoryView_GET_BUFFER(window)
                 w.buf = p + body

@@ -9,6 +9,7 @@ picks one at import. One extension module, split by concern:
 - ``_pool.pxi``     BufferPool (thread-safe, keeps capacity, refuses exported buffers)
 - ``_framing.pxi``  pack_frame, encode_frames, split_frames, decode_frames, FrameDecoder
 - ``_peek.pxi``     peek_header, peek_version
+- ``_depth.pxi``    check_depth, check_envelope: the nesting-depth guard
 
 Bounds checking is off (``boundscheck=False``), so every read of untrusted
 bytes is preceded by an explicit ``needed <= end - pos`` test (subtract, never
@@ -34,12 +35,16 @@ from libc.string cimport memcmp, memcpy, memmove, memset
 import msgspec
 
 from klaw_core._wiretypes import (
+    DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_FRAME_SIZE,
     HEADER_FIELDS,
     MAX_FRAME_SIZE_LIMIT,
+    MSGPACK_LENGTH_WIDTH,
+    MSGPACK_SKIP,
     PREFIX_SIZE,
     BufferPoolStats,
     HeaderPeek,
+    max_depth_error,
     max_frame_size_error,
 )
 from klaw_core.runtime.errors import (
@@ -47,6 +52,7 @@ from klaw_core.runtime.errors import (
     KlawWireError,
     MalformedHeader,
     MalformedPayload,
+    NestingTooDeep,
     TruncatedFrame,
 )
 
@@ -65,6 +71,7 @@ cdef extern from "Python.h":
 
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_FRAME_SIZE",
     "MAX_FRAME_SIZE_LIMIT",
     "PREFIX_SIZE",
@@ -72,6 +79,8 @@ __all__ = [
     "BufferPoolStats",
     "FrameDecoder",
     "HeaderPeek",
+    "check_depth",
+    "check_envelope",
     "decode_frames",
     "encode_frames",
     "encode_into",
@@ -202,3 +211,7 @@ cdef extern from *:
 include "_pool.pxi"
 include "_framing.pxi"
 include "_peek.pxi"
+include "_depth.pxi"
+
+_load_table(_SKIP, MSGPACK_SKIP)
+_load_table(_WIDTH, MSGPACK_LENGTH_WIDTH)

@@ -20,6 +20,7 @@ Every read of untrusted bytes checks ``needed <= end - pos`` first.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -28,12 +29,16 @@ from types import TracebackType
 from typing import Any, Final, Protocol
 
 from klaw_core._wiretypes import (
+    DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_FRAME_SIZE,
     HEADER_FIELDS,
     MAX_FRAME_SIZE_LIMIT,
+    MSGPACK_LENGTH_WIDTH,
+    MSGPACK_SKIP,
     PREFIX_SIZE,
     BufferPoolStats,
     HeaderPeek,
+    max_depth_error,
     max_frame_size_error,
 )
 from klaw_core.runtime.errors import (
@@ -41,10 +46,12 @@ from klaw_core.runtime.errors import (
     KlawWireError,
     MalformedHeader,
     MalformedPayload,
+    NestingTooDeep,
     TruncatedFrame,
 )
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_FRAME_SIZE",
     "MAX_FRAME_SIZE_LIMIT",
     "PREFIX_SIZE",
@@ -52,6 +59,8 @@ __all__ = [
     "BufferPoolStats",
     "FrameDecoder",
     "HeaderPeek",
+    "check_depth",
+    "check_envelope",
     "decode_frames",
     "encode_frames",
     "encode_into",
@@ -474,39 +483,67 @@ def split_frames(data: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> lis
 
 
 def decode_frames(
-    data: Any, decoder: _Decoder, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+    data: Any,
+    decoder: _Decoder,
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    max_depth: int | None = DEFAULT_MAX_DEPTH,
+    envelopes: bool = False,
 ) -> list[Any]:
     """Split a batch of frames and decode each body with ``decoder.decode``.
 
     Frames are processed in order, so the first problem met is the one raised.
+    Before the decoder sees a body, a non-recursive scan bounds its nesting
+    (see :func:`check_depth`) and, with ``envelopes``, the header rules of
+    :func:`peek_header` are applied (see :func:`check_envelope`).
 
     Args:
         data: concatenated frames (any C-contiguous buffer).
         decoder: a ``msgspec.msgpack.Decoder`` (anything with ``decode``).
         max_frame_size: largest body accepted.
+        max_depth: most arrays and maps a body may nest; ``None`` turns the
+            scan off.
+        envelopes: every body is an envelope: refuse a header
+            :func:`peek_header` refuses.
 
     Returns:
         The decoded objects, one per frame.
 
     Raises:
         FrameTooLarge: a prefix declares more than ``max_frame_size`` bytes.
-        TruncatedFrame: ``data`` ends inside a prefix or a body.
+        TruncatedFrame: ``data`` ends inside a prefix or a body (or, with
+            ``envelopes``, a body ends inside its header).
+        MalformedHeader: with ``envelopes``, a body's header is malformed
+            (offset: the offending byte in ``data``).
+        NestingTooDeep: a body nests deeper than ``max_depth`` (offset: where
+            the first container too deep starts, in ``data``).
         PayloadValidationError: a body is valid MessagePack of the wrong type.
-        MalformedPayload: a body is not valid MessagePack (or not valid UTF-8,
-            or nested too deeply). Offsets are the frame's start; the decoder's
-            exception is chained as ``__cause__``.
+        MalformedPayload: a body is not valid MessagePack (or not valid UTF-8).
+            Offsets are the frame's start; the decoder's exception is chained
+            as ``__cause__``.
+        ValueError: ``max_depth`` is below 1.
 
     Example:
         >>> import msgspec
         >>> decode_frames(b"\\x00\\x00\\x00\\x01\\x07", msgspec.msgpack.Decoder(int))
         [7]
     """
+    limit = _depth_limit(max_depth)
     view = _byte_view(data)
     out: list[Any] = []
     decode = decoder.decode
     for pos, body, size in _frames(view, max_frame_size):
+        frame = view[body : body + size]
+        if envelopes:
+            try:
+                _peek(frame, True)
+            except KlawWireError as exc:
+                raise type(exc)(exc.reason, body + (exc.offset or 0)) from None
+        if limit >= 0:
+            deep = _too_deep_at(frame, size, limit)
+            if deep >= 0:
+                raise NestingTooDeep.past(limit, body + deep)
         try:
-            out.append(decode(view[body : body + size]))
+            out.append(decode(frame))
         except (ValueError, RecursionError) as exc:  # msgspec errors are ValueErrors
             raise MalformedPayload.from_frame_decode(exc, pos) from exc
     return out
@@ -724,7 +761,7 @@ def _read_str(buf: Any, pos: int, end: int) -> tuple[str, int]:
     return text, body + size
 
 
-def _peek(data: Any) -> HeaderPeek:
+def _peek(data: Any, version_only: bool = False) -> Any:
     buf: Any = data if type(data) is bytes or type(data) is bytearray else _byte_view(data)
     end = len(buf)
     count, pos = _read_array_len(buf, 0, end, "envelope")
@@ -743,6 +780,8 @@ def _peek(data: Any) -> HeaderPeek:
     channel_id, pos = _read_str(buf, pos, end)
     seq, pos = _read_int(buf, pos, end, "seq")
     ts, pos = _read_int(buf, pos, end, "ts")
+    if version_only:
+        return version
     return HeaderPeek(tag, version, kind, channel_id, seq, ts)
 
 
@@ -769,7 +808,8 @@ def peek_header(data: Any) -> HeaderPeek:
         >>> peek_header(msgspec.msgpack.encode([1, [2, 1, "jobs", 7, 99], b"..."]))
         HeaderPeek(tag=1, version=2, kind=1, channel_id='jobs', seq=7, ts=99)
     """
-    return _peek(data)
+    peek: HeaderPeek = _peek(data)
+    return peek
 
 
 def peek_version(data: Any) -> int:
@@ -783,4 +823,176 @@ def peek_version(data: Any) -> int:
         >>> peek_version(msgspec.msgpack.encode([2, [3, 2, "c", 0, 0], "stop", None]))
         3
     """
-    return _peek(data).version
+    version: int = _peek(data, True)
+    return version
+
+
+# ------------------------------------------------------------------ nesting
+
+
+# The bytes that can open an array or a map. A value cannot nest deeper than
+# it holds such bytes, so counting them (at C speed) spares most scans.
+_CONTAINER_BYTES: Final = bytes(range(0x80, 0xA0)) + bytes(range(0xDC, 0xE0))
+_NOT_CONTAINER_BYTES: Final = bytes(c for c in range(256) if c not in _CONTAINER_BYTES)
+_COUNT_CHUNK: Final = 64 * 1024
+
+
+def _depth_limit(max_depth: int | None) -> int:
+    """``max_depth`` checked, as an int; -1 for ``None`` (no scan)."""
+    if max_depth is None:
+        return -1
+    limit = operator.index(max_depth)
+    if limit < 1:
+        raise max_depth_error(max_depth)
+    return limit
+
+
+def _may_nest_deeper(buf: Any, end: int, max_depth: int) -> bool:
+    """Whether ``buf`` holds more than ``max_depth`` bytes that could open a container.
+
+    Counted 64 KiB at a time (at C speed, in bounded memory), stopping as soon
+    as the count passes ``max_depth``.
+    """
+    count = 0
+    for start in range(0, end, _COUNT_CHUNK):
+        chunk = buf[start : start + _COUNT_CHUNK]
+        if type(chunk) is memoryview:
+            chunk = chunk.tobytes()
+        count += len(chunk.translate(None, _NOT_CONTAINER_BYTES))
+        if count > max_depth:
+            return True
+    return False
+
+
+def _too_deep_at(buf: Any, end: int, max_depth: int) -> int:
+    """Where the first array or map nested deeper than ``max_depth`` starts, or -1.
+
+    Walks one MessagePack value without recursion: ``stack`` holds, for each
+    open container, how many items its parent still had. Input that is
+    truncated or malformed ends the walk with -1: the decoder then reports it,
+    and it can only have recursed as deep as the walk got. Every read checks
+    ``needed <= end - pos`` first.
+    """
+    if end <= max_depth or not _may_nest_deeper(buf, end, max_depth):
+        return -1  # each container takes at least one byte
+    raw: Any = buf
+    skip: bytes = MSGPACK_SKIP
+    widths: bytes = MSGPACK_LENGTH_WIDTH
+    stack: list[int] = []
+    pos = 0
+    left = 1  # items still to read at the current level: one top-level value
+    while True:
+        if left == 0:
+            if not stack:
+                return -1
+            left = stack.pop()
+            continue
+        if pos >= end:
+            return -1
+        left -= 1
+        code: int = raw[pos]
+        size: int = skip[code]
+        if size:
+            if size > end - pos:
+                return -1
+            pos += size
+            continue
+        if code <= 0x9F:  # fixmap 0x80-0x8f, fixarray 0x90-0x9f
+            count = (code & 0x0F) * (2 if code < 0x90 else 1)
+            head = 1
+        else:
+            width: int = widths[code]
+            if width == 0 or width >= end - pos:
+                return -1  # 0xc1, or the input ends inside the length field
+            count = int.from_bytes(raw[pos + 1 : pos + 1 + width], "big")
+            if code < 0xDC:  # str, bin, ext: skip the body
+                head = 1 + width + (1 if 0xC7 <= code <= 0xC9 else 0)
+                if head > end - pos or count > end - pos - head:
+                    return -1
+                pos += head + count
+                continue
+            head = 1 + width
+            if code >= 0xDE:  # map16/32: count pairs
+                count *= 2
+        if count > end - pos - head:
+            return -1  # more items than bytes left: the decoder reports it
+        if len(stack) == max_depth:
+            return pos
+        stack.append(left)
+        left = count
+        pos += head
+
+
+def check_depth(data: Any, max_depth: int | None = DEFAULT_MAX_DEPTH) -> None:
+    """Refuse one MessagePack value that nests arrays and maps deeper than ``max_depth``.
+
+    msgspec decodes nesting by C recursion, and a value a few hundred levels
+    deep overflows a small thread stack before msgspec's own guard fires
+    (msgspec#1033). This scan walks the value without recursion, in time
+    linear in its item count, and reads no string or binary body. Truncated or
+    malformed input is left for the decoder to report.
+
+    Args:
+        data: one MessagePack value (any C-contiguous buffer).
+        max_depth: most arrays and maps the value may nest (the outermost
+            counts 1); ``None`` accepts any depth.
+
+    Raises:
+        NestingTooDeep: the value nests deeper; the offset is where the first
+            container too deep starts.
+        ValueError: ``max_depth`` is below 1.
+
+    Example:
+        >>> check_depth(b"\\x91\\x91\\xc0", max_depth=2)
+        >>> check_depth(b"\\x91\\x91\\x91\\xc0", max_depth=2)
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.NestingTooDeep: arrays and maps nest more than 2 deep (at byte 2)
+    """
+    limit = _depth_limit(max_depth)
+    if limit >= 0:
+        view = data if type(data) is bytes or type(data) is bytearray else _byte_view(data)
+        deep = _too_deep_at(view, len(view), limit)
+        if deep >= 0:
+            raise NestingTooDeep.past(limit, deep)
+
+
+def check_envelope(data: Any, max_depth: int | None = DEFAULT_MAX_DEPTH) -> int:
+    """Apply every decode path's rules to one envelope before it is decoded; return its version.
+
+    The header rules are :func:`peek_header`'s (an array of at least 2, an
+    integer tag, a header of exactly 5 fields, ``kind == tag``, a UTF-8
+    ``channel_id``), which msgspec alone does not apply (it fills a 4-field
+    header with defaults and ignores a sixth); then the nesting bound of
+    :func:`check_depth`.
+
+    Args:
+        data: one encoded envelope (a frame body).
+        max_depth: as for :func:`check_depth`.
+
+    Returns:
+        The header's schema version.
+
+    Raises:
+        TruncatedFrame: ``data`` ends inside the header.
+        MalformedHeader: the header breaks a rule.
+        NestingTooDeep: ``data`` nests deeper than ``max_depth``.
+        ValueError: ``max_depth`` is below 1.
+
+    Example:
+        >>> import msgspec
+        >>> check_envelope(msgspec.msgpack.encode([4, [1, 4, "c", 0, 0], 7, "ok"]))
+        1
+        >>> check_envelope(msgspec.msgpack.encode([4, [1, 4, "c", 0], 7, "ok"]))
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.MalformedHeader: header array has 4 elements, expected 5 (at byte 2)
+    """
+    limit = _depth_limit(max_depth)
+    view = data if type(data) is bytes or type(data) is bytearray else _byte_view(data)
+    version: int = _peek(view, True)
+    if limit >= 0:
+        deep = _too_deep_at(view, len(view), limit)
+        if deep >= 0:
+            raise NestingTooDeep.past(limit, deep)
+    return version

@@ -50,6 +50,7 @@ __all__ = [
     "KlawWireError",
     "MalformedHeader",
     "MalformedPayload",
+    "NestingTooDeep",
     "PayloadValidationError",
     "ProducerFailed",
     "ProducerFailedError",
@@ -350,7 +351,7 @@ class MalformedPayload(KlawWireError):
 
     Example:
         >>> from klaw_core.runtime.channels.codec import decode
-        >>> decode(b"\\x93\\x01")
+        >>> decode(b"\\x93\\x01\\x95\\x01\\x01\\xa0\\x00\\x00")  # no payload
         Traceback (most recent call last):
         ...
         klaw_core.runtime.errors.MalformedPayload: Input data was truncated
@@ -389,6 +390,41 @@ class PayloadValidationError(MalformedPayload):
         ...
         klaw_core.runtime.errors.PayloadValidationError: Expected `int`, got `str`
     """
+
+
+class NestingTooDeep(MalformedPayload):
+    """A MessagePack value nests arrays and maps deeper than the decoder allows.
+
+    Refused by the wire core's non-recursive scan before msgspec sees the bytes:
+    msgspec decodes nested containers recursively, and a payload nested a few
+    hundred levels deep overflows a thread's C stack (128 KiB on musl) before
+    msgspec's recursion guard fires (msgspec#1033). The offset is the byte where
+    the first container past the limit starts.
+
+    Example:
+        >>> from klaw_core.runtime.channels.codec import get_codec_pool
+        >>> get_codec_pool().decode_payload(b"\\x91" * 1000 + b"\\xc0", list)
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.NestingTooDeep: arrays and maps nest more than 128 deep (at byte 128)
+    """
+
+    @classmethod
+    def past(cls, max_depth: int, offset: int) -> NestingTooDeep:
+        """The container starting at ``offset`` is the first nested deeper than ``max_depth``.
+
+        Args:
+            max_depth: the most arrays and maps one value may nest.
+            offset: byte offset where that container starts.
+
+        Returns:
+            A new :class:`NestingTooDeep` to raise.
+
+        Example:
+            >>> NestingTooDeep.past(128, 300).reason
+            'arrays and maps nest more than 128 deep'
+        """
+        return cls(f"arrays and maps nest more than {max_depth} deep", offset)
 
 
 class UnknownSchemaVersion(KlawWireError):

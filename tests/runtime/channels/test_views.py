@@ -29,7 +29,13 @@ from klaw_core.runtime.channels.wire import (
     WireError,
     WireHeader,
 )
-from klaw_core.runtime.errors import MalformedPayload, PayloadValidationError, TruncatedFrame
+from klaw_core.runtime.errors import (
+    MalformedHeader,
+    MalformedPayload,
+    NestingTooDeep,
+    PayloadValidationError,
+    TruncatedFrame,
+)
 
 MESSAGES: list[Any] = [
     DataMessage.new({"rows": list(range(1000))}, channel_id="jobs", seq=1, ts=5),
@@ -89,10 +95,14 @@ def test_envelope_view_skips_the_fields_it_does_not_name() -> None:
             PayloadValidationError,
             "Invalid enum value 7 - at `$[0]`",
         ),
-        (msgpack.packb([1, [1, 1, "", "x", 0]]), PayloadValidationError, "at `$[1][3]`"),
-        (msgpack.packb([1]), PayloadValidationError, "Expected `array` of at least length 2"),
-        (b"\x92\x01", MalformedPayload, "truncated"),
-        (b"\xc1", MalformedPayload, "malformed"),
+        # The header rules of every decode path (peek_header's), before msgspec:
+        (msgpack.packb([1, [1, 1, "", "x", 0]]), MalformedHeader, "seq must be an integer"),
+        (msgpack.packb([1]), MalformedHeader, "envelope array has 1 elements, need at least 2"),
+        (msgpack.packb([1, [1, 1, "", 0]]), MalformedHeader, "header array has 4 elements"),
+        (msgpack.packb([1, [1, 3, "", 0, 0]]), MalformedHeader, "kind 3 does not match tag 1"),
+        (b"\x92\x01", TruncatedFrame, "input ends inside the envelope header"),
+        (b"\xc1", MalformedHeader, "envelope must be a MessagePack array"),
+        (b"\x93\x01\x95\x01\x01\xa0\x00\x00" + b"\x91" * 200 + b"\xc0", NestingTooDeep, "128"),
     ],
 )
 def test_envelope_view_errors(data: bytes, cls: type[Exception], text: str) -> None:

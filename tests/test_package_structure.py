@@ -1,4 +1,6 @@
-"""The package's import graph has no cycle, counting every import of a klaw_core module.
+"""The package's shape: no import cycle, no class past ~450 lines (outside the Ray transport).
+
+The import graph counts every import of a klaw_core module.
 
 A cycle is what makes a module import inside a function body or under
 ``TYPE_CHECKING`` to dodge it; so every ``import``/``from ... import`` of a
@@ -127,3 +129,22 @@ KNOWN_CYCLES = [["klaw_core.runtime.channels.ray.channel", "klaw_core.runtime.ch
 def test_no_import_cycle_in_klaw_core() -> None:
     cycles = find_cycles(import_graph())
     assert sorted(cycles) == KNOWN_CYCLES, f"import cycles in klaw_core: {cycles}"
+
+
+#: Classes may grow to about this many lines; past it a class is doing too much.
+MAX_CLASS_LINES = 450
+#: The Ray transport is being rebuilt (its own issue); its classes are not held to it yet.
+CLASS_SIZE_EXEMPT = "klaw_core/runtime/channels/ray/"
+
+
+def test_no_class_over_450_lines() -> None:
+    big = []
+    for name, path in module_files().items():
+        if CLASS_SIZE_EXEMPT in path.as_posix() or path.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_CLASS_LINES:
+                    big.append(f"{name}.{node.name}: {lines} lines")
+    assert not big, big
