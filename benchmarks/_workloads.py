@@ -1,7 +1,7 @@
 """The data every benchmark moves, defined once so all figures measure the same thing.
 
 The typed message is klaw-core's own benchmark workload,
-``DataMessage[Order]`` from ``klaw_core._bench`` (what ``klaw bench`` times):
+``DataMessage[Order]`` from ``klaw_core.cli._bench_cases`` (what ``klaw bench`` times):
 a small record of six fields inside the wire envelope, about 100 bytes of
 MessagePack. Around it this module builds:
 
@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 import pydantic
 
-from klaw_core._bench import Order, make_envelopes
+from klaw_core.cli._bench_cases import Order, make_envelopes
 from klaw_core.runtime.channels.wire import (
     Ack,
     ControlMessage,

@@ -61,7 +61,7 @@ cdef Py_ssize_t _prepare_encode(object buf, Py_ssize_t start) except -1:
     return offset
 
 
-def pack_frame(payload, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+def pack_frame(payload, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
     """Return one frame: the 4-byte big-endian length of ``payload``, then ``payload``.
 
     Args:
@@ -85,7 +85,7 @@ def pack_frame(payload, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)
     try:
         if view.len > max_frame_size:
-            raise FrameTooLarge(f"frame of {view.len} bytes exceeds the maximum {max_frame_size}", 0)
+            raise FrameTooLarge.encoded(view.len, max_frame_size, 0)
         out = PyBytes_FromStringAndSize(NULL, view.len + _PREFIX)
         dst = <unsigned char *>PyBytes_AS_STRING(out)
         _store32(dst, <uint32_t>view.len)
@@ -95,13 +95,13 @@ def pack_frame(payload, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     return out
 
 
-def encode_frames(encoder, messages, buffer=None, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+def encode_frames(encoder, messages, buffer=None, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
     """Encode ``messages`` as consecutive frames appended to ``buffer``.
 
     For each message: reserve the 4 prefix bytes, ``encoder.encode_into`` the
-    body, then write the body's length into the prefix. A pooled buffer keeps
-    its capacity: in steady state (same buffer, messages that fit) this
-    allocates nothing.
+    body right after them, then write the body's length into the prefix. With
+    the compiled twin a pooled buffer keeps its capacity: in steady state (same
+    buffer, messages that fit) this allocates nothing.
 
     Args:
         encoder: a ``msgspec.msgpack.Encoder`` (anything with ``encode_into``).
@@ -188,7 +188,7 @@ cdef int _encode_one(
     size = Py_SIZE(buf) - offset
     if size > max_frame_size:
         _set_len(buf, start)
-        raise FrameTooLarge(f"frame of {size} bytes exceeds the maximum {max_frame_size}", start)
+        raise FrameTooLarge.encoded(size, max_frame_size, start)
     p = <unsigned char *>PyByteArray_AS_STRING(buf)
     if offset != start + _PREFIX:
         memmove(p + start + _PREFIX, p + offset, <size_t>size)
@@ -200,11 +200,11 @@ cdef int _encode_one(
 def encode_into(encoder, message, buffer, Py_ssize_t offset=0):
     """Encode ``message`` into ``buffer`` at ``offset``; return the bytes written.
 
-    ``buffer`` ends right after the message (its capacity is kept). Unlike
-    ``Encoder.encode_into`` this returns the size, accepts ``offset=-1`` for
-    "append", and zero-fills a gap when ``offset`` is past the end instead of
-    leaving uninitialised bytes. With a msgspec encoder and a pooled buffer
-    that fits, the steady state allocates nothing (see ``_prepare_encode``).
+    ``buffer`` ends right after the message. Unlike ``Encoder.encode_into`` this
+    returns the size, accepts ``offset=-1`` for "append", and zero-fills a gap
+    when ``offset`` is past the end instead of leaving uninitialised bytes. With
+    the compiled twin, a msgspec encoder and a pooled buffer that fits, the
+    buffer keeps its capacity and the steady state allocates nothing.
 
     Args:
         encoder: a ``msgspec.msgpack.Encoder`` (anything with ``encode_into``).
@@ -268,7 +268,7 @@ def encode_into(encoder, message, buffer, Py_ssize_t offset=0):
     return size
 
 
-def split_frames(data, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+def split_frames(data, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
     """Split a batch of frames into zero-copy views of their bodies.
 
     Args:
@@ -304,13 +304,13 @@ def split_frames(data, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     try:
         while pos < end:
             if end - pos < _PREFIX:
-                raise _truncated_prefix(end - pos, pos)
+                raise TruncatedFrame.in_prefix(end - pos, pos)
             size = _load32(<unsigned char *>p + pos)
             if size > max_frame_size:
-                raise _too_large(size, max_frame_size, pos)
+                raise FrameTooLarge.declared(size, max_frame_size, pos)
             body = pos + _PREFIX
             if size > end - body:
-                raise _truncated_body(size, end - body, pos)
+                raise TruncatedFrame.in_body(size, end - body, pos)
             frames.append(_subview(base, p + body, size))
             pos = body + size
     finally:
@@ -319,26 +319,41 @@ def split_frames(data, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     return frames
 
 
-def decode_frames(data, decoder, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+def decode_frames(
+    data, decoder, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE, max_depth=DEFAULT_MAX_DEPTH, bint envelopes=False
+):
     """Split a batch of frames and decode each body with ``decoder.decode``.
 
     Frames are processed in order, so the first problem met is the one raised.
+    Before the decoder sees a body, a non-recursive scan bounds its nesting
+    (see :func:`check_depth`) and, with ``envelopes``, the header rules of
+    :func:`peek_header` are applied (see :func:`check_envelope`).
 
     Args:
         data: concatenated frames (any C-contiguous buffer).
         decoder: a ``msgspec.msgpack.Decoder`` (anything with ``decode``).
         max_frame_size: largest body accepted.
+        max_depth: most arrays and maps a body may nest; ``None`` turns the
+            scan off.
+        envelopes: every body is an envelope: refuse a header
+            :func:`peek_header` refuses.
 
     Returns:
         The decoded objects, one per frame.
 
     Raises:
         FrameTooLarge: a prefix declares more than ``max_frame_size`` bytes.
-        TruncatedFrame: ``data`` ends inside a prefix or a body.
+        TruncatedFrame: ``data`` ends inside a prefix or a body (or, with
+            ``envelopes``, a body ends inside its header).
+        MalformedHeader: with ``envelopes``, a body's header is malformed
+            (offset: the offending byte in ``data``).
+        NestingTooDeep: a body nests deeper than ``max_depth`` (offset: where
+            the first container too deep starts, in ``data``).
         PayloadValidationError: a body is valid MessagePack of the wrong type.
-        MalformedPayload: a body is not valid MessagePack (or not valid UTF-8,
-            or nested too deeply). Offsets are the frame's start; the decoder's
-            exception is chained as ``__cause__``.
+        MalformedPayload: a body is not valid MessagePack (or not valid UTF-8).
+            Offsets are the frame's start; the decoder's exception is chained
+            as ``__cause__``.
+        ValueError: ``max_depth`` is below 1.
 
     Example:
         >>> import msgspec
@@ -346,6 +361,7 @@ def decode_frames(data, decoder, Py_ssize_t max_frame_size=_DEFAULT_MAX):
         [7]
     """
     _check_max_frame_size(max_frame_size)
+    cdef Py_ssize_t limit = _depth_limit(max_depth)
     cdef object base = _byte_view(data)
     cdef Py_buffer *b = PyMemoryView_GET_BUFFER(base)
     cdef char *p = <char *>b.buf
@@ -368,13 +384,20 @@ def decode_frames(data, decoder, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     try:
         while pos < end:
             if end - pos < _PREFIX:
-                raise _truncated_prefix(end - pos, pos)
+                raise TruncatedFrame.in_prefix(end - pos, pos)
             size = _load32(<unsigned char *>p + pos)
             if size > max_frame_size:
-                raise _too_large(size, max_frame_size, pos)
+                raise FrameTooLarge.declared(size, max_frame_size, pos)
             body = pos + _PREFIX
             if size > end - body:
-                raise _truncated_body(size, end - body, pos)
+                raise TruncatedFrame.in_body(size, end - body, pos)
+            if envelopes:
+                try:
+                    _peek_buffer(<const unsigned char *>p + body, size, True)
+                except KlawWireError as exc:
+                    raise type(exc)(exc.reason, body + (exc.offset or 0)) from None
+            if size > limit >= 0:
+                _check_depth(<const unsigned char *>p + body, size, limit, body)
             if reuse and window is not None and Py_REFCNT(window) == 1:
                 w = PyMemoryView_GET_BUFFER(window)
                 w.buf = p + body
@@ -390,7 +413,7 @@ def decode_frames(data, decoder, Py_ssize_t max_frame_size=_DEFAULT_MAX):
     except (ValueError, RecursionError) as exc:  # msgspec errors are ValueErrors
         if decoding < 0:
             raise  # one of ours, or not from the decoder
-        raise _payload_error(exc, decoding) from exc
+        raise MalformedPayload.from_frame_decode(exc, decoding) from exc
     return out
 
 
@@ -442,7 +465,7 @@ cdef class FrameDecoder:
         self._fed = 0
         self._error = None
 
-    def __init__(self, Py_ssize_t max_frame_size=_DEFAULT_MAX):
+    def __init__(self, Py_ssize_t max_frame_size=DEFAULT_MAX_FRAME_SIZE):
         _check_max_frame_size(max_frame_size)
         self._max_frame_size = max_frame_size
         self.reset()
@@ -546,7 +569,7 @@ cdef class FrameDecoder:
                 size = _load32(<unsigned char *>self._buf)
                 if size > max_frame_size:
                     self._fed = base + pos
-                    self._fail(_too_large(size, max_frame_size, start))
+                    self._fail(FrameTooLarge.declared(size, max_frame_size, start))
                 self._need = _PREFIX + size
             take = self._need - self._len
             if take > end - pos:
@@ -570,7 +593,7 @@ cdef class FrameDecoder:
             size = _load32(p + pos)
             if size > max_frame_size:
                 self._fed = base + pos + _PREFIX
-                self._fail(_too_large(size, max_frame_size, base + pos))
+                self._fail(FrameTooLarge.declared(size, max_frame_size, base + pos))
             if size > end - pos - _PREFIX:
                 self._need = _PREFIX + size
                 break
@@ -597,8 +620,8 @@ cdef class FrameDecoder:
             if self._len:
                 start = self._fed - self._len
                 if self._len < _PREFIX:
-                    self._fail(_truncated_prefix(self._len, start))
-                self._fail(_truncated_body(self._need - _PREFIX, self._len - _PREFIX, start))
+                    self._fail(TruncatedFrame.in_prefix(self._len, start))
+                self._fail(TruncatedFrame.in_body(self._need - _PREFIX, self._len - _PREFIX, start))
 
     def reset(self):
         """Forget buffered bytes, any error, and the stream offset."""

@@ -12,10 +12,6 @@ cdef struct _Int:
     bint big        # a uint64 above 2**63 - 1 (msgspec decodes those as int too)
 
 
-cdef object _truncated_header(Py_ssize_t offset):
-    return TruncatedFrame("input ends inside the envelope header", offset)
-
-
 cdef inline object _int_object(_Int *v):
     if v.big:
         return PyLong_FromUnsignedLongLong(v.u)
@@ -30,7 +26,7 @@ cdef int _read_int(const unsigned char *p, Py_ssize_t *pos, Py_ssize_t end, _Int
     cdef const unsigned char *q
     cdef uint64_t u
     if at >= end:
-        raise _truncated_header(at)
+        raise TruncatedFrame.in_header(at)
     code = p[at]
     out.big = False
     if code <= 0x7F:
@@ -48,9 +44,9 @@ cdef int _read_int(const unsigned char *p, Py_ssize_t *pos, Py_ssize_t end, _Int
         signed = True
         width = 1 << (code - 0xD0)
     else:
-        raise MalformedHeader(f"{field} must be an integer, found type byte 0x{code:02x}", at)
+        raise MalformedHeader.not_integer(field, code, at)
     if width > end - at - 1:
-        raise _truncated_header(at)
+        raise TruncatedFrame.in_header(at)
     q = p + at + 1
     if width == 1:
         out.s = <int64_t>(<int8_t>q[0]) if signed else <int64_t>q[0]
@@ -75,22 +71,22 @@ cdef Py_ssize_t _read_array_len(const unsigned char *p, Py_ssize_t *pos, Py_ssiz
     cdef Py_ssize_t at = pos[0]
     cdef unsigned char code
     if at >= end:
-        raise _truncated_header(at)
+        raise TruncatedFrame.in_header(at)
     code = p[at]
     if 0x90 <= code <= 0x9F:
         pos[0] = at + 1
         return code & 0x0F
     if code == 0xDC:
         if 2 > end - at - 1:
-            raise _truncated_header(at)
+            raise TruncatedFrame.in_header(at)
         pos[0] = at + 3
         return (<Py_ssize_t>p[at + 1] << 8) | p[at + 2]
     if code == 0xDD:
         if 4 > end - at - 1:
-            raise _truncated_header(at)
+            raise TruncatedFrame.in_header(at)
         pos[0] = at + 5
         return <Py_ssize_t>_load32(p + at + 1)
-    raise MalformedHeader(f"{what} must be a MessagePack array, found type byte 0x{code:02x}", at)
+    raise MalformedHeader.not_array(what, code, at)
 
 
 cdef object _read_str(const unsigned char *p, Py_ssize_t *pos, Py_ssize_t end):
@@ -98,30 +94,30 @@ cdef object _read_str(const unsigned char *p, Py_ssize_t *pos, Py_ssize_t end):
     cdef unsigned char code
     cdef Py_ssize_t size, body
     if at >= end:
-        raise _truncated_header(at)
+        raise TruncatedFrame.in_header(at)
     code = p[at]
     if 0xA0 <= code <= 0xBF:
         size = code & 0x1F
         body = at + 1
     elif code == 0xD9:
         if 1 > end - at - 1:
-            raise _truncated_header(at)
+            raise TruncatedFrame.in_header(at)
         size = p[at + 1]
         body = at + 2
     elif code == 0xDA:
         if 2 > end - at - 1:
-            raise _truncated_header(at)
+            raise TruncatedFrame.in_header(at)
         size = (<Py_ssize_t>p[at + 1] << 8) | p[at + 2]
         body = at + 3
     elif code == 0xDB:
         if 4 > end - at - 1:
-            raise _truncated_header(at)
+            raise TruncatedFrame.in_header(at)
         size = <Py_ssize_t>_load32(p + at + 1)
         body = at + 5
     else:
-        raise MalformedHeader(f"channel_id must be a string, found type byte 0x{code:02x}", at)
+        raise MalformedHeader.not_string(code, at)
     if size > end - body:
-        raise _truncated_header(at)
+        raise TruncatedFrame.in_header(at)
     pos[0] = body + size
     return _channel_str(<const char *>p + body, size, at)
 
@@ -144,7 +140,7 @@ cdef object _channel_str(const char *s, Py_ssize_t size, Py_ssize_t at):
     try:
         text = PyUnicode_DecodeUTF8(s, size, NULL)
     except UnicodeDecodeError as exc:
-        raise MalformedHeader("channel_id is not valid UTF-8", at) from exc
+        raise MalformedHeader.not_utf8(at) from exc
     if KLAW_GIL_CACHES and size <= _CHANNEL_CACHE_MAX:
         memcpy(_last_channel_utf8, s, <size_t>size)
         _last_channel_len = size
@@ -158,19 +154,17 @@ cdef object _peek_buffer(const unsigned char *p, Py_ssize_t end, bint version_on
     cdef _Int tag, version, kind, seq, ts
     count = _read_array_len(p, &pos, end, "envelope")
     if count < 2:
-        raise MalformedHeader(f"envelope array has {count} elements, need at least 2", 0)
+        raise MalformedHeader.envelope_too_short(count)
     _read_int(p, &pos, end, &tag, "tag")
     header_at = pos
     count = _read_array_len(p, &pos, end, "header")
-    if count != 5:
-        raise MalformedHeader(f"header array has {count} elements, expected 5", header_at)
+    if count != _HEADER_FIELDS:
+        raise MalformedHeader.header_size(count, header_at)
     _read_int(p, &pos, end, &version, "version")
     kind_at = pos
     _read_int(p, &pos, end, &kind, "kind")
     if kind.big != tag.big or (kind.u != tag.u if kind.big else kind.s != tag.s):
-        raise MalformedHeader(
-            f"header kind {_int_object(&kind)} does not match tag {_int_object(&tag)}", kind_at
-        )
+        raise MalformedHeader.kind_mismatch(_int_object(&kind), _int_object(&tag), kind_at)
     channel_id = _read_str(p, &pos, end)
     _read_int(p, &pos, end, &seq, "seq")
     _read_int(p, &pos, end, &ts, "ts")

@@ -46,9 +46,11 @@ cdef class BufferPool:
     """A thread-safe pool of reusable ``bytearray`` encode buffers.
 
     ``acquire`` returns an empty (length 0) buffer; ``release`` gives it back.
-    This compiled twin keeps each buffer's capacity across uses (it sets the
-    length to 0 instead of freeing the memory); a steady acquire/release cycle
-    allocates nothing.
+    The compiled twin keeps each buffer's capacity across uses (it sets the
+    length to 0 instead of freeing the memory), so a steady acquire/release
+    cycle allocates nothing; the pure twin cannot (Python can only empty a
+    bytearray by freeing its memory), so there the pool saves object churn,
+    not memory traffic.
 
     Rules: only buffers acquired from this pool and not yet released may be
     released (anything else raises ``ValueError``; a non-bytearray raises

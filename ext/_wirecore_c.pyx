@@ -9,6 +9,7 @@ picks one at import. One extension module, split by concern:
 - ``_pool.pxi``     BufferPool (thread-safe, keeps capacity, refuses exported buffers)
 - ``_framing.pxi``  pack_frame, encode_frames, split_frames, decode_frames, FrameDecoder
 - ``_peek.pxi``     peek_header, peek_version
+- ``_depth.pxi``    check_depth, check_envelope: the nesting-depth guard
 
 Bounds checking is off (``boundscheck=False``), so every read of untrusted
 bytes is preceded by an explicit ``needed <= end - pos`` test (subtract, never
@@ -33,13 +34,25 @@ from libc.string cimport memcmp, memcpy, memmove, memset
 
 import msgspec
 
-from klaw_core._wiretypes import BufferPoolStats, HeaderPeek
+from klaw_core._wiretypes import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_FRAME_SIZE,
+    HEADER_FIELDS,
+    MAX_FRAME_SIZE_LIMIT,
+    MSGPACK_LENGTH_WIDTH,
+    MSGPACK_SKIP,
+    PREFIX_SIZE,
+    BufferPoolStats,
+    HeaderPeek,
+    max_depth_error,
+    max_frame_size_error,
+)
 from klaw_core.runtime.errors import (
     FrameTooLarge,
     KlawWireError,
     MalformedHeader,
     MalformedPayload,
-    PayloadValidationError,
+    NestingTooDeep,
     TruncatedFrame,
 )
 
@@ -58,6 +71,7 @@ cdef extern from "Python.h":
 
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_FRAME_SIZE",
     "MAX_FRAME_SIZE_LIMIT",
     "PREFIX_SIZE",
@@ -65,6 +79,8 @@ __all__ = [
     "BufferPoolStats",
     "FrameDecoder",
     "HeaderPeek",
+    "check_depth",
+    "check_envelope",
     "decode_frames",
     "encode_frames",
     "encode_into",
@@ -74,15 +90,13 @@ __all__ = [
     "split_frames",
 ]
 
-PREFIX_SIZE = 4
-DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
-MAX_FRAME_SIZE_LIMIT = 0xFFFFFFFF
-
-cdef enum:
-    _PREFIX = 4
-    _DEFAULT_MAX = 16 * 1024 * 1024
-
-cdef Py_ssize_t _LIMIT = 0xFFFFFFFF
+# The wire's constants, defined once in klaw_core._wiretypes, copied into C
+# globals at import: the hot paths read a C variable, never a Python name.
+cdef Py_ssize_t _PREFIX = PREFIX_SIZE
+cdef Py_ssize_t _LIMIT = MAX_FRAME_SIZE_LIMIT
+cdef Py_ssize_t _HEADER_FIELDS = HEADER_FIELDS
+if _PREFIX != 4:  # _load32/_store32 read and write exactly 4 bytes
+    raise ImportError(f"the compiled wire core reads 4-byte prefixes, not {_PREFIX}")
 
 # Module-level references looked up once (C globals, no dict lookups per call).
 cdef object _HeaderPeek = HeaderPeek
@@ -124,9 +138,7 @@ cdef inline void _store32(unsigned char *p, uint32_t v) noexcept nogil:
 
 cdef int _check_max_frame_size(Py_ssize_t max_frame_size) except -1:
     if max_frame_size < 0 or max_frame_size > _LIMIT:
-        raise ValueError(
-            f"max_frame_size must be between 0 and {_LIMIT}, got {max_frame_size}"
-        )
+        raise max_frame_size_error(max_frame_size)
     return 0
 
 
@@ -196,28 +208,10 @@ cdef extern from *:
     bint KLAW_DIRECT_SUBVIEW
 
 
-cdef object _too_large(Py_ssize_t declared, Py_ssize_t max_frame_size, Py_ssize_t offset):
-    return FrameTooLarge(
-        f"frame declares {declared} bytes, more than the maximum {max_frame_size}", offset
-    )
-
-
-cdef object _truncated_prefix(Py_ssize_t present, Py_ssize_t offset):
-    return TruncatedFrame(f"input ends inside a length prefix: {present} of 4 bytes present", offset)
-
-
-cdef object _truncated_body(Py_ssize_t declared, Py_ssize_t present, Py_ssize_t offset):
-    return TruncatedFrame(f"frame declares {declared} bytes, {present} present", offset)
-
-
-cdef object _payload_error(object exc, Py_ssize_t offset):
-    if isinstance(exc, _ValidationError):
-        return PayloadValidationError(f"frame payload does not match the expected type: {exc}", offset)
-    if isinstance(exc, RecursionError):
-        return MalformedPayload(f"frame payload is nested too deeply to decode: {exc}", offset)
-    return MalformedPayload(f"frame payload is not valid MessagePack: {exc}", offset)
-
-
 include "_pool.pxi"
 include "_framing.pxi"
 include "_peek.pxi"
+include "_depth.pxi"
+
+_load_table(_SKIP, MSGPACK_SKIP)
+_load_table(_WIDTH, MSGPACK_LENGTH_WIDTH)

@@ -6,7 +6,8 @@ openers, huge declared sizes, nesting bombs, odd headers). Crash inputs found
 by ``run.sh`` sit next to them as ``crash-*`` files. Re-run after changing the
 wire format: ``python fuzz/make_seeds.py``.
 
-The first two bytes of a framed target's input choose its parameters (see
+The ``nesting`` target (``check_depth``/``check_envelope``) takes raw bytes,
+like ``peek_header``. The first two bytes of a framed target's input choose its parameters (see
 ``wire_oracle._params``): byte 0 the maximum frame size (index 0: the 16 MiB
 default), byte 1 the stream cuts and the decoder.
 """
@@ -50,6 +51,10 @@ def bodies() -> dict[str, bytes]:
         "str32": head + b"\xdb\xff\xff\xff\xff\x00",
         "bomb-array": head + b"\x91" * 2000 + b"\xc0",
         "bomb-map": head + b"\x81\x00" * 1500 + b"\xc0",
+        "nest-128": head[:-1] + b"\x91" * 126 + b"\xc0",  # exactly DEFAULT_MAX_DEPTH
+        "nest-129": head[:-1] + b"\x91" * 127 + b"\xc0",
+        "nest-map16": head + b"\xde\x00\x01\xa1k" * 200 + b"\xc0",
+        "nest-ext-skipped": head + b"\x92\xc7\x03\x01\x91\x91\x91\xc0",
     }
 
 
@@ -69,6 +74,7 @@ def main() -> None:
     seeds: dict[str, dict[str, bytes]] = {
         "peek_header": bodies(),
         "schema_decode": bodies(),
+        "nesting": bodies(),
     }
     for target in ("split_frames", "frame_decoder", "decode_frames"):
         seeds[target] = {name: params + data for name, data in framed().items()}

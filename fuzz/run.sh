@@ -18,7 +18,7 @@ python=${PYTHON:-python}
 seconds=${1:-10}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(split_frames frame_decoder peek_header decode_frames schema_decode)
+[ ${#targets[@]} -gt 0 ] || targets=(split_frames frame_decoder peek_header decode_frames schema_decode nesting)
 "$python" -c 'import atheris' 2>/dev/null || { echo "atheris is not installed: $python -m pip install atheris"; exit 1; }
 
 work=$(mktemp -d)

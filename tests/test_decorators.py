@@ -126,12 +126,38 @@ def test_methods_can_be_decorated() -> None:
     assert Calculator().shifted("five") == Err("not a number: 'five'")
 
 
-def test_top_level_result_is_the_decorator_and_the_module_still_imports() -> None:
-    assert klaw_core.result is result
-    assert sys.modules["klaw_core.result"].Ok is Ok
+def test_top_level_result_is_the_module_and_decorates() -> None:
+    import klaw_core.result as module
+
+    assert module is sys.modules["klaw_core.result"]
+    assert klaw_core.result is module
+    assert module.Ok is Ok
+    assert module.Err is Err
+    assert module.Result is Result
     from klaw_core.result import Err as ErrAgain
 
     assert ErrAgain is Err
     assert klaw_core.Ok is Ok
     assert klaw_core.Result is Result
     assert klaw_core.Option is Option
+
+
+def test_the_module_called_is_the_decorator() -> None:
+    from klaw_core import result as top
+
+    @top
+    def half(n: int) -> Result[int, str]:
+        return Ok(n // 2) if n % 2 == 0 else Err("odd")
+
+    @top
+    def quarter(n: int) -> Result[int, str]:
+        return Ok(half(half(n).bail()).bail())
+
+    @top
+    async def later(n: int) -> Result[int, str]:
+        return Ok(half(n).bail())
+
+    assert quarter(8) == Ok(2)
+    assert quarter(6) == Err("odd")
+    assert asyncio.run(later(3)) == Err("odd")
+    assert inspect.signature(quarter) == inspect.signature(quarter.__wrapped__)

@@ -11,7 +11,8 @@ import socket
 import pytest
 
 from klaw_core.cli._demo import ProgressLine, format_report
-from klaw_core.demo import DemoEvent, DemoReport, RunResult, _Checker, check_reachable, split_evenly
+from klaw_core.cli.demo import DemoEvent, DemoReport, RunResult, check_reachable, split_evenly
+from klaw_core.cli.demo._watch import Checker
 
 
 @pytest.mark.parametrize(("total", "parts"), [(10, 3), (1, 4), (200_000, 2), (7, 7)])
@@ -24,7 +25,7 @@ def test_split_evenly(total: int, parts: int) -> None:
 
 def test_demo_event_pickles_by_reference() -> None:
     event = DemoEvent(1, 2, "sensor-2", 1.0)
-    assert b"klaw_core.demo" in pickle.dumps(event)  # Ray workers import it from here
+    assert b"klaw_core.cli.demo._events" in pickle.dumps(event)  # Ray workers import it from here
     assert pickle.loads(pickle.dumps(event)) == event
 
 
@@ -33,19 +34,19 @@ def events(producer: int, seqs: range) -> list[DemoEvent]:
 
 
 def test_checker_accepts_interleaved_in_order_streams() -> None:
-    checker = _Checker("chan", 2)
+    checker = Checker("chan", 2)
     assert checker.check(events(0, range(3)) + events(1, range(2))) == 5
     assert checker.check(events(1, range(2, 4))) == 2
 
 
 def test_checker_detects_a_lost_message() -> None:
-    checker = _Checker("chan", 1)
+    checker = Checker("chan", 1)
     with pytest.raises(RuntimeError, match=r"chan: producer 0 message 2 arrived where 1 was due"):
         checker.check(events(0, range(1)) + events(0, range(2, 3)))
 
 
 def test_checker_detects_a_duplicate() -> None:
-    checker = _Checker("chan", 1)
+    checker = Checker("chan", 1)
     checker.check(events(0, range(2)))
     with pytest.raises(RuntimeError, match="message 1 arrived where 2 was due"):
         checker.check(events(0, range(1, 2)))
@@ -53,7 +54,7 @@ def test_checker_detects_a_duplicate() -> None:
 
 def test_checker_detects_a_wrong_type() -> None:
     with pytest.raises(RuntimeError, match="chan delivered dict, not DemoEvent"):
-        _Checker("chan", 1).check([{"producer": 0, "seq": 0}])
+        Checker("chan", 1).check([{"producer": 0, "seq": 0}])
 
 
 def test_check_reachable_refuses_a_closed_port() -> None:

@@ -28,6 +28,7 @@ from klaw_core.runtime.errors import (
     KlawWireError,
     MalformedHeader,
     MalformedPayload,
+    NestingTooDeep,
     PayloadValidationError,
     TruncatedFrame,
 )
@@ -404,12 +405,11 @@ def test_decode_frames_malformed_payload(wirecore: ModuleType, body: bytes) -> N
 
 def test_decode_frames_nested_too_deep(wirecore: ModuleType) -> None:
     data = frame(b"\x07") + frame(b"\x91" * 100_000 + b"\xc0")
-    with pytest.raises(MalformedPayload) as info:
+    with pytest.raises(NestingTooDeep) as info:
         wirecore.decode_frames(data, DEC)
-    assert type(info.value) is MalformedPayload
-    assert info.value.offset == 5
-    assert info.value.__cause__ is not None
-    assert info.value.reason.startswith("frame payload is ")
+    # Refused by the depth scan where the 129th array starts, before msgspec runs.
+    assert info.value.offset == 5 + 4 + 128
+    assert isinstance(info.value, MalformedPayload)
 
 
 def test_decode_frames_first_problem_wins(wirecore: ModuleType) -> None:
@@ -864,3 +864,87 @@ def test_split_frames_views_match_between_twins(
     assert sys.getrefcount(data) == refs  # every view gave back its reference
     if isinstance(data, bytearray):
         data.append(0)  # and released its export
+
+
+# ------------------------------------------------------------------ nesting scan
+
+
+def nest(levels: int, inner: bytes = b"\xc0") -> bytes:
+    return b"\x91" * levels + inner
+
+
+def nested_list(levels: int) -> Any:
+    value: Any = None
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("data", "max_depth", "offset"),
+    [
+        (b"\xc0", 1, None),  # a scalar nests nothing
+        (nest(1), 1, None),
+        (nest(2), 1, 1),  # the second array starts at byte 1
+        (nest(128), 128, None),  # exactly the default bound
+        (nest(129), 128, 128),
+        (nest(128, b"\x90"), 128, 128),  # an empty container counts too
+        (nest(128, b"\x80"), 128, 128),
+        (b"\x81\xa1a" * 3 + b"\xc0", 2, 6),  # maps: the value of each pair nests
+        (b"\x82\x01\x02\x91\x91\xc0", 2, 4),  # a map's items are counted as pairs
+        (b"\xdc\x00\x01" * 3 + b"\xc0", 2, 6),  # array16
+        (b"\xdd\x00\x00\x00\x01" * 3 + b"\xc0", 2, 10),  # array32
+        (b"\xde\x00\x01\x00" * 3 + b"\xc0", 2, 8),  # map16
+        # bin, str and ext bodies are skipped, never read as structure
+        (b"\x93\xc4\x03\x91\x91\x91\xa3\x91\x91\x91\xc7\x03\x01\x91\x91\x91", 1, None),
+        (b"\x92\xd9\x02\x91\x91\x91\x91\xc0", 2, 6),
+        (b"\x91\x91\x91", 1, 1),  # truncated after the bound: still refused
+        (b"\x91\xdd\xff\xff\xff\xff\x91", 1, None),  # more items than bytes: the decoder's
+        (b"\x91\xc1\x91\x91", 1, None),  # 0xc1 ends the walk: the decoder reports it
+        (b"", 1, None),
+        (nest(1000), 500, 500),  # a bound beyond the compiled core's on-stack array
+    ],
+)
+def test_check_depth(wirecore: ModuleType, data: bytes, max_depth: int, offset: int | None) -> None:
+    if offset is None:
+        assert wirecore.check_depth(data, max_depth) is None
+        return
+    with pytest.raises(NestingTooDeep) as info:
+        wirecore.check_depth(memoryview(bytearray(data)), max_depth)
+    expected = (offset, f"arrays and maps nest more than {max_depth} deep")
+    assert (info.value.offset, info.value.reason) == expected
+    assert isinstance(info.value, MalformedPayload)
+
+
+def test_check_depth_bounds(wirecore: ModuleType) -> None:
+    assert wirecore.DEFAULT_MAX_DEPTH == 128
+    assert wirecore.check_depth(nest(100_000), None) is None  # off
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match=f"max_depth must be an integer >= 1, got {bad}"):
+            wirecore.check_depth(b"\xc0", bad)
+    with pytest.raises(TypeError):
+        wirecore.check_depth(b"\xc0", 1.5)
+
+
+def test_decode_frames_refuses_deep_bodies_before_decoding(wirecore: ModuleType) -> None:
+    data = frame(b"\x07") + frame(nest(100_000))
+    with pytest.raises(NestingTooDeep) as info:
+        wirecore.decode_frames(data, DEC)
+    assert info.value.offset == 5 + 4 + 128  # the byte in the batch
+    assert wirecore.decode_frames(frame(nest(100)), DEC) == [nested_list(100)]
+    assert wirecore.decode_frames(frame(nest(300)), DEC, max_depth=400) == [nested_list(300)]
+    assert len(wirecore.decode_frames(frame(nest(200)), DEC, max_depth=None)) == 1
+
+
+def test_decode_frames_envelopes_applies_the_header_rules(wirecore: ModuleType) -> None:
+    good = msgspec.msgpack.encode([4, [1, 4, "c", 0, 0], 7, "ok"])
+    four = msgspec.msgpack.encode([4, [1, 4, "c", 0], 7, "ok"])
+    data = frame(good) + frame(four)
+    assert len(wirecore.decode_frames(data, DEC)) == 2  # a plain batch: any value
+    with pytest.raises(MalformedHeader) as info:
+        wirecore.decode_frames(data, DEC, envelopes=True)
+    assert info.value.offset == 4 + len(good) + 4 + 2  # the header array's byte in the batch
+    assert info.value.reason == "header array has 4 elements, expected 5"
+    assert wirecore.check_envelope(good) == 1
+    with pytest.raises(MalformedHeader):
+        wirecore.check_envelope(four)

@@ -204,6 +204,16 @@ def check_same_everywhere(
     )
     assert outcome(compiled.peek_header, data) == outcome(pure.peek_header, data)
     assert outcome(compiled.peek_version, data) == outcome(pure.peek_version, data)
+    assert outcome(compiled.decode_frames, data, DEC, max_size, 3, True) == outcome(
+        pure.decode_frames, data, DEC, max_size, 3, True
+    )
+    for max_depth in (1, 2, 3, 128):
+        assert outcome(compiled.check_depth, data, max_depth) == outcome(
+            pure.check_depth, data, max_depth
+        )
+        assert outcome(compiled.check_envelope, data, max_depth) == outcome(
+            pure.check_envelope, data, max_depth
+        )
 
 
 @QUICK
@@ -364,3 +374,60 @@ def test_peek_mutated_envelopes_long(
     peek = outcome(compiled.peek_header, raw)
     assert peek == outcome(pure.peek_header, raw)
     agree_with_msgspec(peek, raw)
+
+
+# ----------------------------------------------------------------- nesting scan
+
+#: Containers, strings and binaries whose bytes look like containers, nested freely.
+deep_values = st.recursive(
+    st.none() | ints | st.binary(max_size=6).map(lambda b: b"\x91" * len(b)) | st.just("\x91\x81"),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=2),
+    max_leaves=40,
+)
+
+
+def depth_of(value: Any) -> int:
+    """How many arrays and maps ``value`` nests (the oracle of the scan)."""
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    return 0
+
+
+def wrap(value: Any, levels: int) -> Any:
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@QUICK
+@given(value=deep_values, extra=st.integers(0, 150), max_depth=st.integers(1, 160))
+def test_check_depth_matches_the_real_depth(
+    compiled: ModuleType, pure: ModuleType, value: Any, extra: int, max_depth: int
+) -> None:
+    value = wrap(value, extra)
+    data = ENC.encode(value)
+    expected = depth_of(value) <= max_depth
+    for twin in (compiled, pure):
+        result = outcome(twin.check_depth, data, max_depth)
+        assert (result[0] == "ok") is expected, (twin.__name__, result)
+    assert outcome(compiled.check_depth, data, max_depth) == outcome(
+        pure.check_depth, data, max_depth
+    )
+    framed = compiled.pack_frame(data)
+    assert outcome(compiled.decode_frames, framed, DEC, 2**24, max_depth) == outcome(
+        pure.decode_frames, framed, DEC, 2**24, max_depth
+    )
+
+
+@QUICK
+@given(raw=st.binary(max_size=400), max_depth=st.integers(1, 10))
+def test_check_depth_on_any_bytes_agrees(
+    compiled: ModuleType, pure: ModuleType, raw: bytes, max_depth: int
+) -> None:
+    bomb = b"\x91\x81\xdc\x00\x01" * 3 + raw
+    for data in (raw, bomb, bomb[: len(bomb) // 2]):
+        assert outcome(compiled.check_depth, data, max_depth) == outcome(
+            pure.check_depth, data, max_depth
+        )

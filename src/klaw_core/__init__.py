@@ -12,6 +12,8 @@ Ray; ``channel(backend="ray")`` does, on first use.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from klaw_core._wirecore import IMPLEMENTATION
 from klaw_core.option import Nothing, Option, Some
 from klaw_core.propagate import Propagate
@@ -47,12 +49,14 @@ from klaw_core.runtime.errors import (
     UnwrapError,
 )
 
-# Last, on purpose: importing the submodule klaw_core.result (above) binds the
-# package attribute ``result`` to that module; this rebinds it to the decorator
-# users expect from ``from klaw_core import result``. The module stays
-# importable as ``from klaw_core.result import Ok``.
-# isort: split
-from klaw_core.decorators import result
+# ``klaw_core.result`` is the module of Ok/Err/Result, and calling it applies the
+# ``@result`` decorator (klaw_core.decorators.result), so ``from klaw_core import
+# result`` decorates and ``import klaw_core.result as m`` reaches ``m.Ok``. Type
+# checkers see the decorator here, with its overloads.
+if TYPE_CHECKING:
+    from klaw_core.decorators import result
+else:
+    from klaw_core import result
 
 __version__ = "0.1.0"
 

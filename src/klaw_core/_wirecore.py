@@ -13,46 +13,16 @@ from typing import TYPE_CHECKING, Literal
 
 from klaw_core._env import env_flag
 
-__all__ = [
-    "DEFAULT_MAX_FRAME_SIZE",
-    "IMPLEMENTATION",
-    "MAX_FRAME_SIZE_LIMIT",
-    "PREFIX_SIZE",
-    "BufferPool",
-    "BufferPoolStats",
-    "FrameDecoder",
-    "HeaderPeek",
-    "decode_frames",
-    "encode_frames",
-    "encode_into",
-    "pack_frame",
-    "peek_header",
-    "peek_version",
-    "split_frames",
-]
-
 NO_EXTENSIONS: bool = env_flag("KLAW_NO_EXTENSIONS")
 REQUIRE_EXTENSIONS: bool = env_flag("KLAW_REQUIRE_EXTENSIONS")
 
 IMPLEMENTATION: Literal["cython", "python"]
 
 if TYPE_CHECKING:
-    from klaw_core._wirecore_py import (
-        DEFAULT_MAX_FRAME_SIZE,
-        MAX_FRAME_SIZE_LIMIT,
-        PREFIX_SIZE,
-        BufferPool,
-        BufferPoolStats,
-        FrameDecoder,
-        HeaderPeek,
-        decode_frames,
-        encode_frames,
-        encode_into,
-        pack_frame,
-        peek_header,
-        peek_version,
-        split_frames,
-    )
+    # The pure twin is fully annotated; both twins export the same __all__
+    # (tests/test_wirecore_chooser.py), so this is what the chooser binds.
+    from klaw_core import _wirecore_py as _twin
+    from klaw_core._wirecore_py import *  # noqa: F403
 else:
     if NO_EXTENSIONS and REQUIRE_EXTENSIONS:
         raise ImportError("KLAW_NO_EXTENSIONS and KLAW_REQUIRE_EXTENSIONS are both set")
@@ -73,18 +43,10 @@ else:
     else:
         IMPLEMENTATION = "cython"
 
-    DEFAULT_MAX_FRAME_SIZE = _impl.DEFAULT_MAX_FRAME_SIZE
-    MAX_FRAME_SIZE_LIMIT = _impl.MAX_FRAME_SIZE_LIMIT
-    PREFIX_SIZE = _impl.PREFIX_SIZE
-    BufferPool = _impl.BufferPool
-    BufferPoolStats = _impl.BufferPoolStats
-    FrameDecoder = _impl.FrameDecoder
-    HeaderPeek = _impl.HeaderPeek
-    decode_frames = _impl.decode_frames
-    encode_frames = _impl.encode_frames
-    encode_into = _impl.encode_into
-    pack_frame = _impl.pack_frame
-    peek_header = _impl.peek_header
-    peek_version = _impl.peek_version
-    split_frames = _impl.split_frames
+    # Bind every name the chosen twin exports, and nothing else.
+    _twin = _impl
+    globals().update({name: getattr(_twin, name) for name in _twin.__all__})
     del _impl
+
+__all__ = ["IMPLEMENTATION"]
+__all__ += _twin.__all__

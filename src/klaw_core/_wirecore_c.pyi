@@ -6,12 +6,17 @@ built module with ``python -m mypy.stubtest klaw_core._wirecore_c``.
 
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Final, Protocol, final
+from typing import Any, Protocol, final
 
+from klaw_core._wiretypes import DEFAULT_MAX_DEPTH as DEFAULT_MAX_DEPTH
+from klaw_core._wiretypes import DEFAULT_MAX_FRAME_SIZE as DEFAULT_MAX_FRAME_SIZE
+from klaw_core._wiretypes import MAX_FRAME_SIZE_LIMIT as MAX_FRAME_SIZE_LIMIT
+from klaw_core._wiretypes import PREFIX_SIZE as PREFIX_SIZE
 from klaw_core._wiretypes import BufferPoolStats as BufferPoolStats
 from klaw_core._wiretypes import HeaderPeek as HeaderPeek
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_FRAME_SIZE",
     "MAX_FRAME_SIZE_LIMIT",
     "PREFIX_SIZE",
@@ -19,6 +24,8 @@ __all__ = [
     "BufferPoolStats",
     "FrameDecoder",
     "HeaderPeek",
+    "check_depth",
+    "check_envelope",
     "decode_frames",
     "encode_frames",
     "encode_into",
@@ -27,10 +34,6 @@ __all__ = [
     "peek_version",
     "split_frames",
 ]
-
-PREFIX_SIZE: Final[int]
-DEFAULT_MAX_FRAME_SIZE: Final[int]
-MAX_FRAME_SIZE_LIMIT: Final[int]
 
 class _Encoder(Protocol):
     def encode_into(self, obj: Any, buffer: bytearray, offset: int = 0, /) -> None: ...
@@ -80,6 +83,14 @@ def encode_frames(
 ) -> bytearray: ...
 def encode_into(encoder: _Encoder, message: Any, buffer: bytearray, offset: int = 0) -> int: ...
 def split_frames(data: Any, max_frame_size: int = 16777216) -> list[memoryview]: ...
-def decode_frames(data: Any, decoder: _Decoder, max_frame_size: int = 16777216) -> list[Any]: ...
+def decode_frames(
+    data: Any,
+    decoder: _Decoder,
+    max_frame_size: int = 16777216,
+    max_depth: int | None = 128,
+    envelopes: bool = False,
+) -> list[Any]: ...
 def peek_header(data: Any) -> HeaderPeek: ...
 def peek_version(data: Any) -> int: ...
+def check_depth(data: Any, max_depth: int | None = 128) -> None: ...
+def check_envelope(data: Any, max_depth: int | None = 128) -> int: ...

@@ -20,6 +20,7 @@ Every read of untrusted bytes checks ``needed <= end - pos`` first.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -27,19 +28,30 @@ from struct import Struct
 from types import TracebackType
 from typing import Any, Final, Protocol
 
-import msgspec
-
-from klaw_core._wiretypes import BufferPoolStats, HeaderPeek
+from klaw_core._wiretypes import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_FRAME_SIZE,
+    HEADER_FIELDS,
+    MAX_FRAME_SIZE_LIMIT,
+    MSGPACK_LENGTH_WIDTH,
+    MSGPACK_SKIP,
+    PREFIX_SIZE,
+    BufferPoolStats,
+    HeaderPeek,
+    max_depth_error,
+    max_frame_size_error,
+)
 from klaw_core.runtime.errors import (
     FrameTooLarge,
     KlawWireError,
     MalformedHeader,
     MalformedPayload,
-    PayloadValidationError,
+    NestingTooDeep,
     TruncatedFrame,
 )
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_FRAME_SIZE",
     "MAX_FRAME_SIZE_LIMIT",
     "PREFIX_SIZE",
@@ -47,6 +59,8 @@ __all__ = [
     "BufferPoolStats",
     "FrameDecoder",
     "HeaderPeek",
+    "check_depth",
+    "check_envelope",
     "decode_frames",
     "encode_frames",
     "encode_into",
@@ -55,13 +69,6 @@ __all__ = [
     "peek_version",
     "split_frames",
 ]
-
-PREFIX_SIZE: Final = 4
-"""Bytes in a frame's length prefix."""
-DEFAULT_MAX_FRAME_SIZE: Final = 16 * 1024 * 1024
-"""Largest frame body accepted unless told otherwise (16 MiB)."""
-MAX_FRAME_SIZE_LIMIT: Final = 0xFFFFFFFF
-"""Largest value a 4-byte prefix can declare, so the largest ``max_frame_size``."""
 
 _PREFIX: Final = Struct(">I")
 _ZERO_PREFIX: Final = b"\x00\x00\x00\x00"
@@ -82,8 +89,6 @@ _STR_WIDTHS: Final[dict[int, int]] = {0xD9: 1, 0xDA: 2, 0xDB: 4}
 # array16/32: type byte -> width of the count field.
 _ARRAY_WIDTHS: Final[dict[int, int]] = {0xDC: 2, 0xDD: 4}
 
-_HEADER_FIELDS: Final = 5
-
 
 class _Encoder(Protocol):
     def encode_into(self, obj: Any, buffer: bytearray, offset: int = 0, /) -> None: ...
@@ -98,9 +103,7 @@ class _Decoder(Protocol):
 
 def _check_max_frame_size(max_frame_size: int) -> int:
     if not 0 <= max_frame_size <= MAX_FRAME_SIZE_LIMIT:
-        raise ValueError(
-            f"max_frame_size must be between 0 and {MAX_FRAME_SIZE_LIMIT}, got {max_frame_size}"
-        )
+        raise max_frame_size_error(max_frame_size)
     return max_frame_size
 
 
@@ -114,32 +117,6 @@ def _byte_view(data: Any) -> memoryview:
     return view
 
 
-def _too_large(declared: int, max_frame_size: int, offset: int) -> FrameTooLarge:
-    return FrameTooLarge(
-        f"frame declares {declared} bytes, more than the maximum {max_frame_size}", offset
-    )
-
-
-def _truncated_prefix(present: int, offset: int) -> TruncatedFrame:
-    return TruncatedFrame(
-        f"input ends inside a length prefix: {present} of 4 bytes present", offset
-    )
-
-
-def _truncated_body(declared: int, present: int, offset: int) -> TruncatedFrame:
-    return TruncatedFrame(f"frame declares {declared} bytes, {present} present", offset)
-
-
-def _payload_error(exc: Exception, offset: int) -> MalformedPayload:
-    if isinstance(exc, msgspec.ValidationError):
-        return PayloadValidationError(
-            f"frame payload does not match the expected type: {exc}", offset
-        )
-    if isinstance(exc, RecursionError):
-        return MalformedPayload(f"frame payload is nested too deeply to decode: {exc}", offset)
-    return MalformedPayload(f"frame payload is not valid MessagePack: {exc}", offset)
-
-
 # ----------------------------------------------------------------- buffer pool
 
 
@@ -147,9 +124,11 @@ class BufferPool:
     """A thread-safe pool of reusable ``bytearray`` encode buffers.
 
     ``acquire`` returns an empty (length 0) buffer; ``release`` gives it back.
-    The compiled twin keeps each buffer's capacity across uses; this pure twin
-    cannot (Python can only empty a bytearray by freeing its memory), so here
-    the pool saves object churn, not memory traffic.
+    The compiled twin keeps each buffer's capacity across uses (it sets the
+    length to 0 instead of freeing the memory), so a steady acquire/release
+    cycle allocates nothing; the pure twin cannot (Python can only empty a
+    bytearray by freeing its memory), so there the pool saves object churn,
+    not memory traffic.
 
     Rules: only buffers acquired from this pool and not yet released may be
     released (anything else raises ``ValueError``; a non-bytearray raises
@@ -355,7 +334,7 @@ def pack_frame(payload: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> by
     view = _byte_view(payload)
     size = len(view)
     if size > max_frame_size:
-        raise FrameTooLarge(f"frame of {size} bytes exceeds the maximum {max_frame_size}", 0)
+        raise FrameTooLarge.encoded(size, max_frame_size, 0)
     return _PREFIX.pack(size) + view.tobytes()
 
 
@@ -368,7 +347,9 @@ def encode_frames(
     """Encode ``messages`` as consecutive frames appended to ``buffer``.
 
     For each message: reserve the 4 prefix bytes, ``encoder.encode_into`` the
-    body right after them, then write the body's length into the prefix.
+    body right after them, then write the body's length into the prefix. With
+    the compiled twin a pooled buffer keeps its capacity: in steady state (same
+    buffer, messages that fit) this allocates nothing.
 
     Args:
         encoder: a ``msgspec.msgpack.Encoder`` (anything with ``encode_into``).
@@ -405,9 +386,7 @@ def encode_frames(
         size = len(buf) - start - PREFIX_SIZE
         if size > max_frame_size:
             del buf[start:]
-            raise FrameTooLarge(
-                f"frame of {size} bytes exceeds the maximum {max_frame_size}", start
-            )
+            raise FrameTooLarge.encoded(size, max_frame_size, start)
         _PREFIX.pack_into(buf, start, size)
     return buf
 
@@ -417,7 +396,9 @@ def encode_into(encoder: _Encoder, message: Any, buffer: bytearray, offset: int 
 
     ``buffer`` ends right after the message. Unlike ``Encoder.encode_into`` this
     returns the size, accepts ``offset=-1`` for "append", and zero-fills a gap
-    when ``offset`` is past the end instead of leaving uninitialised bytes.
+    when ``offset`` is past the end instead of leaving uninitialised bytes. With
+    the compiled twin, a msgspec encoder and a pooled buffer that fits, the
+    buffer keeps its capacity and the steady state allocates nothing.
 
     Args:
         encoder: a ``msgspec.msgpack.Encoder`` (anything with ``encode_into``).
@@ -468,13 +449,13 @@ def _frames(view: memoryview, max_frame_size: int) -> Iterator[tuple[int, int, i
     unpack_from = _PREFIX.unpack_from
     while pos < end:
         if end - pos < PREFIX_SIZE:
-            raise _truncated_prefix(end - pos, pos)
+            raise TruncatedFrame.in_prefix(end - pos, pos)
         (size,) = unpack_from(view, pos)
         if size > max_frame_size:
-            raise _too_large(size, max_frame_size, pos)
+            raise FrameTooLarge.declared(size, max_frame_size, pos)
         body = pos + PREFIX_SIZE
         if size > end - body:
-            raise _truncated_body(size, end - body, pos)
+            raise TruncatedFrame.in_body(size, end - body, pos)
         yield pos, body, size
         pos = body + size
 
@@ -487,7 +468,7 @@ def split_frames(data: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> lis
         max_frame_size: largest body accepted.
 
     Returns:
-        One read-only-or-writable (as ``data`` is) ``memoryview`` per frame, into ``data``.
+        One ``memoryview`` per frame, into ``data`` (writable when ``data`` is).
 
     Raises:
         FrameTooLarge: a prefix declares more than ``max_frame_size`` bytes.
@@ -502,41 +483,69 @@ def split_frames(data: Any, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> lis
 
 
 def decode_frames(
-    data: Any, decoder: _Decoder, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+    data: Any,
+    decoder: _Decoder,
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    max_depth: int | None = DEFAULT_MAX_DEPTH,
+    envelopes: bool = False,
 ) -> list[Any]:
     """Split a batch of frames and decode each body with ``decoder.decode``.
 
     Frames are processed in order, so the first problem met is the one raised.
+    Before the decoder sees a body, a non-recursive scan bounds its nesting
+    (see :func:`check_depth`) and, with ``envelopes``, the header rules of
+    :func:`peek_header` are applied (see :func:`check_envelope`).
 
     Args:
         data: concatenated frames (any C-contiguous buffer).
         decoder: a ``msgspec.msgpack.Decoder`` (anything with ``decode``).
         max_frame_size: largest body accepted.
+        max_depth: most arrays and maps a body may nest; ``None`` turns the
+            scan off.
+        envelopes: every body is an envelope: refuse a header
+            :func:`peek_header` refuses.
 
     Returns:
         The decoded objects, one per frame.
 
     Raises:
         FrameTooLarge: a prefix declares more than ``max_frame_size`` bytes.
-        TruncatedFrame: ``data`` ends inside a prefix or a body.
+        TruncatedFrame: ``data`` ends inside a prefix or a body (or, with
+            ``envelopes``, a body ends inside its header).
+        MalformedHeader: with ``envelopes``, a body's header is malformed
+            (offset: the offending byte in ``data``).
+        NestingTooDeep: a body nests deeper than ``max_depth`` (offset: where
+            the first container too deep starts, in ``data``).
         PayloadValidationError: a body is valid MessagePack of the wrong type.
-        MalformedPayload: a body is not valid MessagePack (or not valid UTF-8,
-            or nested too deeply). Offsets are the frame's start; the decoder's
-            exception is chained as ``__cause__``.
+        MalformedPayload: a body is not valid MessagePack (or not valid UTF-8).
+            Offsets are the frame's start; the decoder's exception is chained
+            as ``__cause__``.
+        ValueError: ``max_depth`` is below 1.
 
     Example:
         >>> import msgspec
         >>> decode_frames(b"\\x00\\x00\\x00\\x01\\x07", msgspec.msgpack.Decoder(int))
         [7]
     """
+    limit = _depth_limit(max_depth)
     view = _byte_view(data)
     out: list[Any] = []
     decode = decoder.decode
     for pos, body, size in _frames(view, max_frame_size):
+        frame = view[body : body + size]
+        if envelopes:
+            try:
+                _peek(frame, True)
+            except KlawWireError as exc:
+                raise type(exc)(exc.reason, body + (exc.offset or 0)) from None
+        if limit >= 0:
+            deep = _too_deep_at(frame, size, limit)
+            if deep >= 0:
+                raise NestingTooDeep.past(limit, body + deep)
         try:
-            out.append(decode(view[body : body + size]))
+            out.append(decode(frame))
         except (ValueError, RecursionError) as exc:  # msgspec errors are ValueErrors
-            raise _payload_error(exc, pos) from exc
+            raise MalformedPayload.from_frame_decode(exc, pos) from exc
     return out
 
 
@@ -633,7 +642,7 @@ class FrameDecoder:
                 (size,) = _PREFIX.unpack_from(buf, 0)
                 if size > max_frame_size:
                     self._fed = base + pos
-                    raise self._fail(_too_large(size, max_frame_size, start))
+                    raise self._fail(FrameTooLarge.declared(size, max_frame_size, start))
                 self._need = PREFIX_SIZE + size
             take = min(self._need - len(buf), end - pos)
             buf += view[pos : pos + take]
@@ -650,7 +659,7 @@ class FrameDecoder:
             (size,) = unpack_from(view, pos)
             if size > max_frame_size:
                 self._fed = base + pos + PREFIX_SIZE
-                raise self._fail(_too_large(size, max_frame_size, base + pos))
+                raise self._fail(FrameTooLarge.declared(size, max_frame_size, base + pos))
             stop = pos + PREFIX_SIZE + size
             if stop > end:
                 self._need = PREFIX_SIZE + size
@@ -674,9 +683,9 @@ class FrameDecoder:
         if buffered:
             start = self._fed - buffered
             if buffered < PREFIX_SIZE:
-                raise self._fail(_truncated_prefix(buffered, start))
+                raise self._fail(TruncatedFrame.in_prefix(buffered, start))
             raise self._fail(
-                _truncated_body(self._need - PREFIX_SIZE, buffered - PREFIX_SIZE, start)
+                TruncatedFrame.in_body(self._need - PREFIX_SIZE, buffered - PREFIX_SIZE, start)
             )
 
     def reset(self) -> None:
@@ -696,13 +705,9 @@ class FrameDecoder:
 # ------------------------------------------------------------------------ peek
 
 
-def _truncated_header(offset: int) -> TruncatedFrame:
-    return TruncatedFrame("input ends inside the envelope header", offset)
-
-
 def _read_int(buf: Any, pos: int, end: int, field: str) -> tuple[int, int]:
     if pos >= end:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     code: int = buf[pos]
     if code <= 0x7F:
         return code, pos + 1
@@ -710,33 +715,31 @@ def _read_int(buf: Any, pos: int, end: int, field: str) -> tuple[int, int]:
         return code - 0x100, pos + 1
     spec = _INT_WIDTHS.get(code)
     if spec is None:
-        raise MalformedHeader(f"{field} must be an integer, found type byte 0x{code:02x}", pos)
+        raise MalformedHeader.not_integer(field, code, pos)
     width, signed = spec
     if width > end - pos - 1:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     value = int.from_bytes(buf[pos + 1 : pos + 1 + width], "big", signed=signed)
     return value, pos + 1 + width
 
 
 def _read_array_len(buf: Any, pos: int, end: int, what: str) -> tuple[int, int]:
     if pos >= end:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     code: int = buf[pos]
     if 0x90 <= code <= 0x9F:
         return code & 0x0F, pos + 1
     width = _ARRAY_WIDTHS.get(code)
     if width is None:
-        raise MalformedHeader(
-            f"{what} must be a MessagePack array, found type byte 0x{code:02x}", pos
-        )
+        raise MalformedHeader.not_array(what, code, pos)
     if width > end - pos - 1:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     return int.from_bytes(buf[pos + 1 : pos + 1 + width], "big"), pos + 1 + width
 
 
 def _read_str(buf: Any, pos: int, end: int) -> tuple[str, int]:
     if pos >= end:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     code: int = buf[pos]
     if 0xA0 <= code <= 0xBF:
         size = code & 0x1F
@@ -744,39 +747,41 @@ def _read_str(buf: Any, pos: int, end: int) -> tuple[str, int]:
     else:
         width = _STR_WIDTHS.get(code)
         if width is None:
-            raise MalformedHeader(f"channel_id must be a string, found type byte 0x{code:02x}", pos)
+            raise MalformedHeader.not_string(code, pos)
         if width > end - pos - 1:
-            raise _truncated_header(pos)
+            raise TruncatedFrame.in_header(pos)
         size = int.from_bytes(buf[pos + 1 : pos + 1 + width], "big")
         body = pos + 1 + width
     if size > end - body:
-        raise _truncated_header(pos)
+        raise TruncatedFrame.in_header(pos)
     try:
         text = bytes(buf[body : body + size]).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedHeader("channel_id is not valid UTF-8", pos) from exc
+        raise MalformedHeader.not_utf8(pos) from exc
     return text, body + size
 
 
-def _peek(data: Any) -> HeaderPeek:
+def _peek(data: Any, version_only: bool = False) -> Any:
     buf: Any = data if type(data) is bytes or type(data) is bytearray else _byte_view(data)
     end = len(buf)
     count, pos = _read_array_len(buf, 0, end, "envelope")
     if count < 2:
-        raise MalformedHeader(f"envelope array has {count} elements, need at least 2", 0)
+        raise MalformedHeader.envelope_too_short(count)
     tag, pos = _read_int(buf, pos, end, "tag")
     header_at = pos
     count, pos = _read_array_len(buf, pos, end, "header")
-    if count != _HEADER_FIELDS:
-        raise MalformedHeader(f"header array has {count} elements, expected 5", header_at)
+    if count != HEADER_FIELDS:
+        raise MalformedHeader.header_size(count, header_at)
     version, pos = _read_int(buf, pos, end, "version")
     kind_at = pos
     kind, pos = _read_int(buf, pos, end, "kind")
     if kind != tag:
-        raise MalformedHeader(f"header kind {kind} does not match tag {tag}", kind_at)
+        raise MalformedHeader.kind_mismatch(kind, tag, kind_at)
     channel_id, pos = _read_str(buf, pos, end)
     seq, pos = _read_int(buf, pos, end, "seq")
     ts, pos = _read_int(buf, pos, end, "ts")
+    if version_only:
+        return version
     return HeaderPeek(tag, version, kind, channel_id, seq, ts)
 
 
@@ -803,7 +808,8 @@ def peek_header(data: Any) -> HeaderPeek:
         >>> peek_header(msgspec.msgpack.encode([1, [2, 1, "jobs", 7, 99], b"..."]))
         HeaderPeek(tag=1, version=2, kind=1, channel_id='jobs', seq=7, ts=99)
     """
-    return _peek(data)
+    peek: HeaderPeek = _peek(data)
+    return peek
 
 
 def peek_version(data: Any) -> int:
@@ -817,4 +823,176 @@ def peek_version(data: Any) -> int:
         >>> peek_version(msgspec.msgpack.encode([2, [3, 2, "c", 0, 0], "stop", None]))
         3
     """
-    return _peek(data).version
+    version: int = _peek(data, True)
+    return version
+
+
+# ------------------------------------------------------------------ nesting
+
+
+# The bytes that can open an array or a map. A value cannot nest deeper than
+# it holds such bytes, so counting them (at C speed) spares most scans.
+_CONTAINER_BYTES: Final = bytes(range(0x80, 0xA0)) + bytes(range(0xDC, 0xE0))
+_NOT_CONTAINER_BYTES: Final = bytes(c for c in range(256) if c not in _CONTAINER_BYTES)
+_COUNT_CHUNK: Final = 64 * 1024
+
+
+def _depth_limit(max_depth: int | None) -> int:
+    """``max_depth`` checked, as an int; -1 for ``None`` (no scan)."""
+    if max_depth is None:
+        return -1
+    limit = operator.index(max_depth)
+    if limit < 1:
+        raise max_depth_error(max_depth)
+    return limit
+
+
+def _may_nest_deeper(buf: Any, end: int, max_depth: int) -> bool:
+    """Whether ``buf`` holds more than ``max_depth`` bytes that could open a container.
+
+    Counted 64 KiB at a time (at C speed, in bounded memory), stopping as soon
+    as the count passes ``max_depth``.
+    """
+    count = 0
+    for start in range(0, end, _COUNT_CHUNK):
+        chunk = buf[start : start + _COUNT_CHUNK]
+        if type(chunk) is memoryview:
+            chunk = chunk.tobytes()
+        count += len(chunk.translate(None, _NOT_CONTAINER_BYTES))
+        if count > max_depth:
+            return True
+    return False
+
+
+def _too_deep_at(buf: Any, end: int, max_depth: int) -> int:
+    """Where the first array or map nested deeper than ``max_depth`` starts, or -1.
+
+    Walks one MessagePack value without recursion: ``stack`` holds, for each
+    open container, how many items its parent still had. Input that is
+    truncated or malformed ends the walk with -1: the decoder then reports it,
+    and it can only have recursed as deep as the walk got. Every read checks
+    ``needed <= end - pos`` first.
+    """
+    if end <= max_depth or not _may_nest_deeper(buf, end, max_depth):
+        return -1  # each container takes at least one byte
+    raw: Any = buf
+    skip: bytes = MSGPACK_SKIP
+    widths: bytes = MSGPACK_LENGTH_WIDTH
+    stack: list[int] = []
+    pos = 0
+    left = 1  # items still to read at the current level: one top-level value
+    while True:
+        if left == 0:
+            if not stack:
+                return -1
+            left = stack.pop()
+            continue
+        if pos >= end:
+            return -1
+        left -= 1
+        code: int = raw[pos]
+        size: int = skip[code]
+        if size:
+            if size > end - pos:
+                return -1
+            pos += size
+            continue
+        if code <= 0x9F:  # fixmap 0x80-0x8f, fixarray 0x90-0x9f
+            count = (code & 0x0F) * (2 if code < 0x90 else 1)
+            head = 1
+        else:
+            width: int = widths[code]
+            if width == 0 or width >= end - pos:
+                return -1  # 0xc1, or the input ends inside the length field
+            count = int.from_bytes(raw[pos + 1 : pos + 1 + width], "big")
+            if code < 0xDC:  # str, bin, ext: skip the body
+                head = 1 + width + (1 if 0xC7 <= code <= 0xC9 else 0)
+                if head > end - pos or count > end - pos - head:
+                    return -1
+                pos += head + count
+                continue
+            head = 1 + width
+            if code >= 0xDE:  # map16/32: count pairs
+                count *= 2
+        if count > end - pos - head:
+            return -1  # more items than bytes left: the decoder reports it
+        if len(stack) == max_depth:
+            return pos
+        stack.append(left)
+        left = count
+        pos += head
+
+
+def check_depth(data: Any, max_depth: int | None = DEFAULT_MAX_DEPTH) -> None:
+    """Refuse one MessagePack value that nests arrays and maps deeper than ``max_depth``.
+
+    msgspec decodes nesting by C recursion, and a value a few hundred levels
+    deep overflows a small thread stack before msgspec's own guard fires
+    (msgspec#1033). This scan walks the value without recursion, in time
+    linear in its item count, and reads no string or binary body. Truncated or
+    malformed input is left for the decoder to report.
+
+    Args:
+        data: one MessagePack value (any C-contiguous buffer).
+        max_depth: most arrays and maps the value may nest (the outermost
+            counts 1); ``None`` accepts any depth.
+
+    Raises:
+        NestingTooDeep: the value nests deeper; the offset is where the first
+            container too deep starts.
+        ValueError: ``max_depth`` is below 1.
+
+    Example:
+        >>> check_depth(b"\\x91\\x91\\xc0", max_depth=2)
+        >>> check_depth(b"\\x91\\x91\\x91\\xc0", max_depth=2)
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.NestingTooDeep: arrays and maps nest more than 2 deep (at byte 2)
+    """
+    limit = _depth_limit(max_depth)
+    if limit >= 0:
+        view = data if type(data) is bytes or type(data) is bytearray else _byte_view(data)
+        deep = _too_deep_at(view, len(view), limit)
+        if deep >= 0:
+            raise NestingTooDeep.past(limit, deep)
+
+
+def check_envelope(data: Any, max_depth: int | None = DEFAULT_MAX_DEPTH) -> int:
+    """Apply every decode path's rules to one envelope before it is decoded; return its version.
+
+    The header rules are :func:`peek_header`'s (an array of at least 2, an
+    integer tag, a header of exactly 5 fields, ``kind == tag``, a UTF-8
+    ``channel_id``), which msgspec alone does not apply (it fills a 4-field
+    header with defaults and ignores a sixth); then the nesting bound of
+    :func:`check_depth`.
+
+    Args:
+        data: one encoded envelope (a frame body).
+        max_depth: as for :func:`check_depth`.
+
+    Returns:
+        The header's schema version.
+
+    Raises:
+        TruncatedFrame: ``data`` ends inside the header.
+        MalformedHeader: the header breaks a rule.
+        NestingTooDeep: ``data`` nests deeper than ``max_depth``.
+        ValueError: ``max_depth`` is below 1.
+
+    Example:
+        >>> import msgspec
+        >>> check_envelope(msgspec.msgpack.encode([4, [1, 4, "c", 0, 0], 7, "ok"]))
+        1
+        >>> check_envelope(msgspec.msgpack.encode([4, [1, 4, "c", 0], 7, "ok"]))
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.MalformedHeader: header array has 4 elements, expected 5 (at byte 2)
+    """
+    limit = _depth_limit(max_depth)
+    view = data if type(data) is bytes or type(data) is bytearray else _byte_view(data)
+    version: int = _peek(view, True)
+    if limit >= 0:
+        deep = _too_deep_at(view, len(view), limit)
+        if deep >= 0:
+            raise NestingTooDeep.past(limit, deep)
+    return version

@@ -19,11 +19,10 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
-from klaw_core.propagate import Propagate
+from klaw_core._variants import Propagate
 
 if TYPE_CHECKING:
-    from klaw_core.option import Nothing, Some
-    from klaw_core.result import Err, Ok
+    from klaw_core._variants import Err, Nothing, Ok, Some
 
 __all__ = ["result"]
 

@@ -20,36 +20,6 @@ and ``GeneratorExit`` are not ``Exception`` subclasses.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from klaw_core.option import Nothing
-    from klaw_core.result import Err
+from klaw_core._variants import Propagate
 
 __all__ = ["Propagate"]
-
-
-class Propagate(BaseException):
-    """Carries an ``Err`` or ``Nothing`` from ``.bail()`` up to the nearest ``@result``.
-
-    Args:
-        value: the ``Err``/``Nothing`` to return from the decorated function.
-
-    Attributes:
-        value: the carried ``Err``/``Nothing``.
-
-    Example:
-        >>> from klaw_core.result import Err
-        >>> try:
-        ...     Err("no such file").bail()
-        ... except Propagate as stop:
-        ...     stop.value
-        Err(error='no such file')
-    """
-
-    def __init__(self, value: Err[Any] | Nothing) -> None:
-        super().__init__(value)
-        self.value = value
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.value,))

@@ -2,8 +2,9 @@
 
 A hostile peer controls every byte we read. For any input, each entry point of
 the wire core (``split_frames``, ``FrameDecoder``, ``peek_header``/``peek_version``,
-``decode_frames``) and of the layer above it (``CodecPool.decode``,
-``SchemaRegistry.decode``/``decode_frames``) must:
+``check_depth``, ``check_envelope``, ``decode_frames``) and of the layer above it
+(``CodecPool.decode``/``decode_frames``, ``SchemaRegistry.decode``/``decode_frames``,
+``decode_envelope_view``) must:
 
 - end in a result or in a :class:`KlawWireError` subclass: anything else
   (``IndexError``, ``struct.error``, ``RecursionError``, ``SystemError``, a
@@ -12,7 +13,9 @@ the wire core (``split_frames``, ``FrameDecoder``, ``peek_header``/``peek_versio
   the same exception class, offset and reason;
 - agree with the other entry points on the same bytes (the stream decoder
   with ``split_frames``, a successful peek with a successful full decode, the
-  schema registry with "peek, then the registered decoder").
+  schema registry with "check the envelope, then the registered decoder"; every
+  envelope decode path refuses exactly what ``check_envelope`` refuses, with
+  the same error: one decoder, one rule).
 
 The same functions drive the seeded random run (``test_differential_random.py``),
 the atheris targets (``fuzz/``) and the replay of the fuzz regression corpus,
@@ -39,6 +42,7 @@ import klaw_core._wirecore_c as C
 import klaw_core._wirecore_py as P
 from klaw_core.runtime.channels.codec import CodecPool
 from klaw_core.runtime.channels.schema import SchemaRegistry
+from klaw_core.runtime.channels.views import decode_envelope_view
 from klaw_core.runtime.channels.wire import (
     Ack,
     ControlMessage,
@@ -48,7 +52,12 @@ from klaw_core.runtime.channels.wire import (
     WireError,
     WireHeader,
 )
-from klaw_core.runtime.errors import KlawWireError, MalformedPayload, UnknownSchemaVersion
+from klaw_core.runtime.errors import (
+    KlawWireError,
+    MalformedPayload,
+    NestingTooDeep,
+    UnknownSchemaVersion,
+)
 
 __all__ = [
     "MAX_SIZES",
@@ -56,6 +65,7 @@ __all__ = [
     "TARGETS",
     "Case",
     "OracleMismatch",
+    "check_depth",
     "check_input",
     "generate",
     "run_target",
@@ -217,11 +227,58 @@ def check_peek(body: bytes) -> Outcome:
     return compiled
 
 
+#: Depth bounds the nesting scan is checked with: the default and small ones real data exceeds.
+DEPTHS: Final = (C.DEFAULT_MAX_DEPTH, 1, 2, 3, 8, 40)
+
+
+def check_depth(body: bytes) -> Outcome:
+    """``check_depth`` and ``check_envelope`` in both twins, at several bounds; returns
+    ``check_envelope``'s outcome at the default bound."""
+    for max_depth in DEPTHS:
+        compiled = _run(C.check_depth, body, max_depth)
+        _same(
+            f"check_depth(max_depth={max_depth})",
+            body,
+            compiled,
+            _run(P.check_depth, body, max_depth),
+        )
+        _same(
+            "check_depth(memoryview)",
+            body,
+            compiled,
+            _run(C.check_depth, memoryview(body), max_depth),
+        )
+        if compiled[0] == "err" and not issubclass(compiled[1], NestingTooDeep):
+            raise OracleMismatch(f"check_depth raised {compiled!r} on {body.hex()}")
+    envelope = _run(C.check_envelope, body)
+    _same("check_envelope", body, envelope, _run(P.check_envelope, body))
+    return envelope
+
+
 def check_envelope(body: bytes) -> None:
-    """One envelope through the codec and the schema registry, checked against the peek."""
+    """One envelope through every envelope decode path, each checked against ``check_envelope``."""
     peek = check_peek(body)
+    envelope = check_depth(body)
+    # The envelope rules are the peek's header rules, then the nesting bound.
+    if peek[0] == "err":
+        _same("check_envelope vs peek_header", body, envelope, peek)
+    elif envelope[0] == "ok":
+        _same("check_envelope vs peek_header", body, envelope, ("ok", peek[1].version))
+    elif not issubclass(envelope[1], NestingTooDeep):
+        raise OracleMismatch(
+            f"check_envelope raised {envelope!r} after the peek passed {body.hex()}"
+        )
     decoded = _run(POOL.decode, body)
-    if decoded[0] == "err" and not issubclass(decoded[1], MalformedPayload):
+    if envelope[0] == "err":
+        # One decoder, one rule: what check_envelope refuses, every path refuses alike.
+        _same("CodecPool.decode vs check_envelope", body, decoded, envelope)
+        _same(
+            "decode_envelope_view vs check_envelope",
+            body,
+            _run(decode_envelope_view, body),
+            envelope,
+        )
+    elif decoded[0] == "err" and not issubclass(decoded[1], MalformedPayload):
         raise OracleMismatch(f"CodecPool.decode raised {decoded!r} on {body.hex()}")
     if peek[0] == "ok" and decoded[0] == "ok":
         # A peeked header never disagrees with the full decode.
@@ -241,16 +298,16 @@ def check_envelope(body: bytes) -> None:
             ("ok", (seen.tag, seen.version, seen.kind, seen.channel_id, seen.seq, seen.ts)),
             ("ok", full),
         )
-    # The registry is "peek the version, then that version's decoder".
+    # The registry is "check the envelope, then its version's decoder".
     expected: Outcome
-    if peek[0] == "err":
-        expected = peek
-    elif peek[1].version != 1:
+    if envelope[0] == "err":
+        expected = envelope
+    elif envelope[1] != 1:
         expected = (
             "err",
             UnknownSchemaVersion,
             0,
-            f"schema version {peek[1].version} is not registered (known: 1)",
+            f"schema version {envelope[1]} is not registered (known: 1)",
         )
     else:
         expected = decoded
@@ -276,8 +333,16 @@ def check_decode_frames(data: bytes, max_frame_size: int, decoder: Any, split: O
             f"decode_frames returned {len(compiled[1])} values for {len(split[1])} frames"
         )
     if decoder is POOL.envelope_decoder:
+        # Envelope batches: each body checked by check_envelope's rules first.
+        envelopes = _run(C.decode_frames, data, decoder, max_frame_size, C.DEFAULT_MAX_DEPTH, True)
+        _same(
+            "decode_frames(envelopes=True)",
+            data,
+            envelopes,
+            _run(P.decode_frames, data, decoder, max_frame_size, P.DEFAULT_MAX_DEPTH, True),
+        )
         pool = CodecPool(max_frame_size=max_frame_size)
-        _same("CodecPool.decode_frames", data, compiled, _run(pool.decode_frames, data))
+        _same("CodecPool.decode_frames", data, envelopes, _run(pool.decode_frames, data))
         _check_registry_frames(data, max_frame_size, split)
 
 
@@ -294,7 +359,7 @@ def _check_registry_frames(data: bytes, max_frame_size: int, split: Outcome) -> 
     for frame in split[1]:
         one = _run(REGISTRY.decode, frame)
         if one[0] == "err":
-            offset = at + 4 + (one[2] or 0) if _is_header_error(one) else at
+            offset = at + 4 + (one[2] or 0) if _names_a_byte(one) else at
             _same("SchemaRegistry.decode_frames", data, got, ("err", one[1], offset, one[3]))
             return
         out.append(one[1])
@@ -302,7 +367,10 @@ def _check_registry_frames(data: bytes, max_frame_size: int, split: Outcome) -> 
     _same("SchemaRegistry.decode_frames", data, got, ("ok", out))
 
 
-def _is_header_error(outcome: Outcome) -> bool:
+def _names_a_byte(outcome: Outcome) -> bool:
+    """Header and nesting errors name the offending byte; the others, the frame."""
+    if issubclass(outcome[1], NestingTooDeep):
+        return True
     return not issubclass(outcome[1], (MalformedPayload, UnknownSchemaVersion))
 
 
@@ -372,6 +440,10 @@ def _fuzz_decode_frames(raw: bytes) -> None:
     check_decode_frames(data, max_frame_size, DECODERS[selector % len(DECODERS)], split)
 
 
+def _fuzz_nesting(raw: bytes) -> None:
+    check_depth(raw)
+
+
 def _fuzz_schema(raw: bytes) -> None:
     check_envelope(raw)
     max_frame_size, _, data = _params(raw)
@@ -385,6 +457,7 @@ TARGETS: Final[dict[str, Callable[[bytes], None]]] = {
     "peek_header": _fuzz_peek,
     "decode_frames": _fuzz_decode_frames,
     "schema_decode": _fuzz_schema,
+    "nesting": _fuzz_nesting,
 }
 
 
@@ -512,6 +585,9 @@ def mutate(rng: random.Random, data: bytes, prefixes: Sequence[int]) -> bytes:
                     b"\xdb\xff\xff\xff\xff",
                     b"\xc6\xff\xff\xff\xff",
                     b"\x91" * 40,
+                    b"\x91" * 200,
+                    b"\x81\xa1a" * 150,
+                    b"\xdc\x00\x01" * 130 + b"\xc0",
                 )
             )
         else:  # duplicate a range

@@ -1,6 +1,6 @@
 """``klaw bench``: wire-core figures for both twins side by side, and codec vs pydantic.
 
-The measuring lives in :mod:`klaw_core._bench` (installed with the package, so
+The measuring lives in :mod:`klaw_core.cli._bench_cases` (installed with the package, so
 the command works from a wheel); this module only prints. Both twins are
 imported directly, so the table shows the compiled module even when
 ``KLAW_NO_EXTENSIONS`` makes the library itself use the pure one.
@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 import klaw_core
-from klaw_core._bench import (
+from klaw_core.cli._bench_cases import (
     BATCH,
     Budget,
     codec_cases,

@@ -1,4 +1,4 @@
-"""``klaw demo``: run the Ray pipeline of :mod:`klaw_core.demo` and print its table.
+"""``klaw demo``: run the Ray pipeline of :mod:`klaw_core.cli.demo` and print its table.
 
 Progress goes to stderr (updated in place on a terminal, one line per finished
 run otherwise, so CI logs stay readable); the table goes to stdout.
@@ -19,7 +19,7 @@ from klaw_core.cli._output import (
     int_at_least,
     render_table,
 )
-from klaw_core.demo import DemoReport, RunResult, run_demo
+from klaw_core.cli.demo import DemoReport, RunResult, run_demo
 from klaw_core.runtime.config import load_config
 
 __all__ = ["ProgressLine", "add_parser", "format_report", "run"]

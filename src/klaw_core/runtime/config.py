@@ -54,6 +54,7 @@ from typing import Annotated, Any, Literal, TypeAlias, Union, cast, get_args, ge
 
 import msgspec
 
+from klaw_core._wiretypes import DEFAULT_MAX_FRAME_SIZE
 from klaw_core.runtime.errors import ConfigError
 from klaw_core.runtime.types import (
     BatchSize,
@@ -105,7 +106,6 @@ _MetricsPort: TypeAlias = Annotated[
 _LingerMs: TypeAlias = Annotated[
     float, msgspec.Meta(ge=0.0, le=60_000.0, description="Milliseconds, 0 to 60000.")
 ]
-_DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024  # DESIGN §3: 16 MiB
 
 
 class RayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -243,7 +243,7 @@ class CodecConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_
         msgspec.ValidationError: ...pool_size...
     """
 
-    max_frame_size: FrameSize = _DEFAULT_MAX_FRAME_SIZE
+    max_frame_size: FrameSize = DEFAULT_MAX_FRAME_SIZE  # DESIGN §3: 16 MiB
     buffer_size: FrameSize = 4096
     pool_size: NonNegativeInt = 64
 

@@ -12,7 +12,10 @@ Three families, all under :class:`KlawError`:
   exception is what the blocking calls raise. ``to_exception()`` and
   ``to_struct()`` convert between them without loss.
 
-This module imports only ``msgspec`` so that the wire core can depend on it.
+This module imports only ``msgspec`` and the wire's constants
+(:mod:`klaw_core._wiretypes`) so that the wire core can depend on it. The
+messages both wire-core twins raise are built here, by constructors such as
+:meth:`FrameTooLarge.declared`, so the twins cannot word them differently.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+
+from klaw_core._wiretypes import HEADER_FIELDS, PREFIX_SIZE
 
 __all__ = [
     "ChannelClosed",
@@ -45,6 +50,7 @@ __all__ = [
     "KlawWireError",
     "MalformedHeader",
     "MalformedPayload",
+    "NestingTooDeep",
     "PayloadValidationError",
     "ProducerFailed",
     "ProducerFailedError",
@@ -106,6 +112,42 @@ class FrameTooLarge(KlawWireError):
         klaw_core.runtime.errors.FrameTooLarge: frame declares 4294967295 bytes, more than the maximum 1024 (at byte 0)
     """
 
+    @classmethod
+    def declared(cls, size: int, maximum: int, offset: int) -> FrameTooLarge:
+        """A length prefix at ``offset`` declares ``size`` bytes, above ``maximum``.
+
+        Args:
+            size: the body size in bytes.
+            maximum: the ``max_frame_size`` in force.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`FrameTooLarge` to raise.
+
+        Example:
+            >>> FrameTooLarge.declared(2048, 1024, 8).reason
+            'frame declares 2048 bytes, more than the maximum 1024'
+        """
+        return cls(f"frame declares {size} bytes, more than the maximum {maximum}", offset)
+
+    @classmethod
+    def encoded(cls, size: int, maximum: int, offset: int) -> FrameTooLarge:
+        """A message encoded to ``size`` bytes, above ``maximum``; its frame would start at ``offset``.
+
+        Args:
+            size: the body size in bytes.
+            maximum: the ``max_frame_size`` in force.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`FrameTooLarge` to raise.
+
+        Example:
+            >>> FrameTooLarge.encoded(2048, 1024, 0).reason
+            'frame of 2048 bytes exceeds the maximum 1024'
+        """
+        return cls(f"frame of {size} bytes exceeds the maximum {maximum}", offset)
+
 
 class TruncatedFrame(KlawWireError):
     """The input ends inside a length prefix or inside a frame body.
@@ -117,6 +159,59 @@ class TruncatedFrame(KlawWireError):
         ...
         klaw_core.runtime.errors.TruncatedFrame: ...
     """
+
+    @classmethod
+    def in_prefix(cls, present: int, offset: int) -> TruncatedFrame:
+        """The input ends inside the length prefix starting at ``offset``.
+
+        Args:
+            present: bytes of it present in the input.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`TruncatedFrame` to raise.
+
+        Example:
+            >>> TruncatedFrame.in_prefix(2, 0).reason
+            'input ends inside a length prefix: 2 of 4 bytes present'
+        """
+        return cls(
+            f"input ends inside a length prefix: {present} of {PREFIX_SIZE} bytes present", offset
+        )
+
+    @classmethod
+    def in_body(cls, declared: int, present: int, offset: int) -> TruncatedFrame:
+        """The input ends inside the body of the frame starting at ``offset``.
+
+        Args:
+            declared: the body size its prefix declares.
+            present: bytes of it present in the input.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`TruncatedFrame` to raise.
+
+        Example:
+            >>> TruncatedFrame.in_body(10, 3, 4).reason
+            'frame declares 10 bytes, 3 present'
+        """
+        return cls(f"frame declares {declared} bytes, {present} present", offset)
+
+    @classmethod
+    def in_header(cls, offset: int) -> TruncatedFrame:
+        """The input ends inside the envelope header, at the item starting at ``offset``.
+
+        Args:
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`TruncatedFrame` to raise.
+
+        Example:
+            >>> TruncatedFrame.in_header(3).reason
+            'input ends inside the envelope header'
+        """
+        return cls("input ends inside the envelope header", offset)
 
 
 class MalformedHeader(KlawWireError):
@@ -130,17 +225,186 @@ class MalformedHeader(KlawWireError):
         klaw_core.runtime.errors.MalformedHeader: ...
     """
 
+    @classmethod
+    def not_integer(cls, field: str, code: int, offset: int) -> MalformedHeader:
+        """``field`` (``tag``, ``version``, ``kind``, ``seq``, ``ts``) is not a MessagePack integer.
+
+        Args:
+            field: the header field's name.
+            code: the MessagePack type byte found instead.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`MalformedHeader` to raise.
+
+        Example:
+            >>> MalformedHeader.not_integer("tag", 0xA1, 1).reason
+            'tag must be an integer, found type byte 0xa1'
+        """
+        return cls(f"{field} must be an integer, found type byte 0x{code:02x}", offset)
+
+    @classmethod
+    def not_array(cls, what: str, code: int, offset: int) -> MalformedHeader:
+        """The ``envelope`` or its ``header`` is not a MessagePack array.
+
+        Args:
+            what: ``"envelope"`` or ``"header"``.
+            code: the MessagePack type byte found instead.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`MalformedHeader` to raise.
+
+        Example:
+            >>> MalformedHeader.not_array("header", 0x85, 2).reason
+            'header must be a MessagePack array, found type byte 0x85'
+        """
+        return cls(f"{what} must be a MessagePack array, found type byte 0x{code:02x}", offset)
+
+    @classmethod
+    def not_string(cls, code: int, offset: int) -> MalformedHeader:
+        """``channel_id`` is not a MessagePack string.
+
+        Args:
+            code: the MessagePack type byte found instead.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`MalformedHeader` to raise.
+
+        Example:
+            >>> MalformedHeader.not_string(0x01, 5).reason
+            'channel_id must be a string, found type byte 0x01'
+        """
+        return cls(f"channel_id must be a string, found type byte 0x{code:02x}", offset)
+
+    @classmethod
+    def not_utf8(cls, offset: int) -> MalformedHeader:
+        """``channel_id`` is a string whose bytes are not valid UTF-8.
+
+        Args:
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`MalformedHeader` to raise.
+
+        Example:
+            >>> MalformedHeader.not_utf8(5).reason
+            'channel_id is not valid UTF-8'
+        """
+        return cls("channel_id is not valid UTF-8", offset)
+
+    @classmethod
+    def envelope_too_short(cls, count: int) -> MalformedHeader:
+        """The envelope array has fewer than 2 elements (a tag and a header).
+
+        Args:
+            count: the elements the array declares.
+
+        Returns:
+            A new :class:`MalformedHeader` to raise.
+
+        Example:
+            >>> MalformedHeader.envelope_too_short(1).reason
+            'envelope array has 1 elements, need at least 2'
+        """
+        return cls(f"envelope array has {count} elements, need at least 2", 0)
+
+    @classmethod
+    def header_size(cls, count: int, offset: int) -> MalformedHeader:
+        """The header array at ``offset`` does not have exactly 5 elements.
+
+        Args:
+            count: the elements the array declares.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`MalformedHeader` to raise.
+
+        Example:
+            >>> MalformedHeader.header_size(4, 2).reason
+            'header array has 4 elements, expected 5'
+        """
+        return cls(f"header array has {count} elements, expected {HEADER_FIELDS}", offset)
+
+    @classmethod
+    def kind_mismatch(cls, kind: int, tag: int, offset: int) -> MalformedHeader:
+        """The header's ``kind`` (at ``offset``) differs from the envelope's tag.
+
+        Args:
+            kind: the header's ``kind``.
+            tag: the envelope's tag.
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            A new :class:`MalformedHeader` to raise.
+
+        Example:
+            >>> MalformedHeader.kind_mismatch(3, 1, 4).reason
+            'header kind 3 does not match tag 1'
+        """
+        return cls(f"header kind {kind} does not match tag {tag}", offset)
+
 
 class MalformedPayload(KlawWireError):
     """A frame's body is not valid MessagePack for the expected envelope.
 
     Example:
         >>> from klaw_core.runtime.channels.codec import decode
-        >>> decode(b"\\x93\\x01")
+        >>> decode(b"\\x93\\x01\\x95\\x01\\x01\\xa0\\x00\\x00")  # no payload
         Traceback (most recent call last):
         ...
         klaw_core.runtime.errors.MalformedPayload: payload is not valid MessagePack: ...
     """
+
+    @classmethod
+    def from_decode(
+        cls, exc: BaseException, offset: int | None = None, subject: str = "payload"
+    ) -> MalformedPayload:
+        """What a msgspec decoder raised, in klaw's words first, msgspec's text after.
+
+        Which class and wording msgspec uses for a given fault varies between its
+        releases, so klaw's own words carry the meaning: ``not valid
+        MessagePack``, ``does not match the expected type``, ``nested too deeply
+        to decode``.
+
+        Args:
+            exc: what the decoder raised (chain it as ``__cause__``).
+            offset: byte offset of the offending item, or ``None``.
+            subject: what was decoded, for the message (``"frame payload"``).
+
+        Returns:
+            :class:`PayloadValidationError` for ``msgspec.ValidationError`` (valid
+            MessagePack of the wrong type), :class:`MalformedPayload` otherwise.
+
+        Example:
+            >>> MalformedPayload.from_decode(ValueError("bad"), 0, "frame payload").reason
+            'frame payload is not valid MessagePack: bad'
+        """
+        if isinstance(exc, msgspec.ValidationError):
+            return PayloadValidationError(
+                f"{subject} does not match the expected type: {exc}", offset
+            )
+        if isinstance(exc, RecursionError):
+            return MalformedPayload(f"{subject} is nested too deeply to decode: {exc}", offset)
+        return MalformedPayload(f"{subject} is not valid MessagePack: {exc}", offset)
+
+    @classmethod
+    def from_frame_decode(cls, exc: BaseException, offset: int) -> MalformedPayload:
+        """What a frame's decoder raised, as a wire error of the frame starting at ``offset``.
+
+        Args:
+            exc: what the decoder raised (chain it as ``__cause__``).
+            offset: byte offset of the offending item (a frame's first prefix byte).
+
+        Returns:
+            The error :meth:`from_decode` builds, about the ``frame payload``.
+
+        Example:
+            >>> MalformedPayload.from_frame_decode(ValueError("bad"), 0).reason
+            'frame payload is not valid MessagePack: bad'
+        """
+        return cls.from_decode(exc, offset, "frame payload")
 
 
 class PayloadValidationError(MalformedPayload):
@@ -153,6 +417,41 @@ class PayloadValidationError(MalformedPayload):
         ...
         klaw_core.runtime.errors.PayloadValidationError: payload does not match the expected type: ...
     """
+
+
+class NestingTooDeep(MalformedPayload):
+    """A MessagePack value nests arrays and maps deeper than the decoder allows.
+
+    Refused by the wire core's non-recursive scan before msgspec sees the bytes:
+    msgspec decodes nested containers recursively, and a payload nested a few
+    hundred levels deep overflows a thread's C stack (128 KiB on musl) before
+    msgspec's recursion guard fires (msgspec#1033). The offset is the byte where
+    the first container past the limit starts.
+
+    Example:
+        >>> from klaw_core.runtime.channels.codec import get_codec_pool
+        >>> get_codec_pool().decode_payload(b"\\x91" * 1000 + b"\\xc0", list)
+        Traceback (most recent call last):
+        ...
+        klaw_core.runtime.errors.NestingTooDeep: arrays and maps nest more than 128 deep (at byte 128)
+    """
+
+    @classmethod
+    def past(cls, max_depth: int, offset: int) -> NestingTooDeep:
+        """The container starting at ``offset`` is the first nested deeper than ``max_depth``.
+
+        Args:
+            max_depth: the most arrays and maps one value may nest.
+            offset: byte offset where that container starts.
+
+        Returns:
+            A new :class:`NestingTooDeep` to raise.
+
+        Example:
+            >>> NestingTooDeep.past(128, 300).reason
+            'arrays and maps nest more than 128 deep'
+        """
+        return cls(f"arrays and maps nest more than {max_depth} deep", offset)
 
 
 class UnknownSchemaVersion(KlawWireError):

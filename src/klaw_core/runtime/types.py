@@ -36,6 +36,8 @@ from typing import Annotated, TypeAlias
 
 import msgspec
 
+from klaw_core._wiretypes import MAX_FRAME_SIZE_LIMIT
+
 __all__ = [
     "BatchSize",
     "ChannelCapacity",
@@ -175,7 +177,7 @@ FrameSize: TypeAlias = Annotated[
     int,
     msgspec.Meta(
         ge=1,
-        le=0xFFFF_FFFF,
+        le=MAX_FRAME_SIZE_LIMIT,
         description="Frame size in bytes, 1 to 4294967295 (the 4-byte length prefix's range).",
     ),
 ]

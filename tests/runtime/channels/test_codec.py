@@ -33,7 +33,9 @@ from klaw_core.runtime.channels.wire import (
 from klaw_core.runtime.errors import (
     FrameTooLarge,
     KlawWireError,
+    MalformedHeader,
     MalformedPayload,
+    NestingTooDeep,
     PayloadValidationError,
     TruncatedFrame,
 )
@@ -184,10 +186,9 @@ def test_typed_envelope_pool() -> None:
         pool.decode(pool.encode(DataMessage.new({"id": "1", "item": "a"}, ts=0)))
 
 
-BAD_BYTES = [
+#: A valid header and a bad rest: the envelope decode and a plain decode_with agree.
+BAD_PAYLOADS = [
     # (bytes, error class, klaw's words that start the message)
-    pytest.param(b"", MalformedPayload, NOT_MESSAGEPACK, id="empty"),
-    pytest.param(b"\xc1", MalformedPayload, NOT_MESSAGEPACK, id="never-used-type-byte"),
     pytest.param(
         b"\x93\x03\x95\x01\x03\xa0\x00\x00", MalformedPayload, NOT_MESSAGEPACK, id="truncated"
     ),
@@ -206,17 +207,10 @@ BAD_BYTES = [
     pytest.param(
         msgpack.packb([9, [1, 9, "", 0, 0]]), PayloadValidationError, WRONG_TYPE, id="unknown-tag"
     ),
-    pytest.param(
-        msgpack.packb([3, [1, 3, 1, 0, 0], "w"]),
-        PayloadValidationError,
-        WRONG_TYPE,
-        id="bad-header",
-    ),
-    pytest.param(msgpack.packb({"tag": 1}), PayloadValidationError, WRONG_TYPE, id="map-not-array"),
 ]
 
 
-@pytest.mark.parametrize(("data", "cls", "words"), BAD_BYTES)
+@pytest.mark.parametrize(("data", "cls", "words"), BAD_PAYLOADS)
 def test_bad_bytes_raise_wire_errors(data: bytes, cls: type[Exception], words: str) -> None:
     pool = CodecPool()
     with pytest.raises(cls) as info:
@@ -235,13 +229,38 @@ def test_bad_bytes_raise_wire_errors(data: bytes, cls: type[Exception], words: s
         decode_with(pool.envelope_decoder, data)
 
 
-def test_payload_nested_too_deeply() -> None:
-    data = b"\x93\x01\x95\x01\x01\xa0\x00\x00" + b"\x91" * 100_000 + b"\xc0"
-    with pytest.raises(MalformedPayload) as info:
+#: Headers peek_header refuses: CodecPool.decode refuses them the same way
+#: (msgspec alone would fill a 4-field header with defaults, ignore a sixth).
+BAD_HEADERS = [
+    (b"", TruncatedFrame, "input ends inside the envelope header (at byte 0)"),
+    (b"\xc1", MalformedHeader, "envelope must be a MessagePack array, found type byte 0xc1"),
+    (msgpack.packb({"tag": 1}), MalformedHeader, "envelope must be a MessagePack array"),
+    (msgpack.packb([3, [1, 3, 1, 0, 0], "w"]), MalformedHeader, "channel_id must be a string"),
+    (msgpack.packb([3, [1, 3, "", 0], "w"]), MalformedHeader, "header array has 4 elements"),
+    (msgpack.packb([3, [1, 3, "", 0, 0, 0], "w"]), MalformedHeader, "has 6 elements"),
+    (msgpack.packb([3, [1, 1, "", 0, 0], "w"]), MalformedHeader, "kind 1 does not match tag 3"),
+]
+
+
+@pytest.mark.parametrize(("data", "cls", "text"), BAD_HEADERS)
+def test_bad_headers_are_refused_like_the_peek(
+    data: bytes, cls: type[Exception], text: str
+) -> None:
+    with pytest.raises(cls) as info:
         CodecPool().decode(data)
-    assert type(info.value) is MalformedPayload
-    assert info.value.__cause__ is not None
-    assert str(info.value).startswith("payload is ")
+    assert type(info.value) is cls
+    assert text in str(info.value)
+
+
+def test_deep_nesting_is_refused_before_msgspec() -> None:
+    body = b"\x93\x01\x95\x01\x01\xa0\x00\x00" + b"\x91" * 100_000 + b"\xc0"
+    pool = CodecPool()
+    with pytest.raises(NestingTooDeep) as info:
+        pool.decode(body)
+    assert info.value.offset == 8 + 127
+    with pytest.raises(NestingTooDeep):
+        decode_with(pool.envelope_decoder, body)
+    assert pool.max_depth == 128
 
 
 @pytest.mark.parametrize("payload_type", [Any, dict[Any, Any], list[Any]])
@@ -312,8 +331,10 @@ def test_batch_frame_errors() -> None:
     with pytest.raises(TruncatedFrame) as truncated:
         get_codec_pool().decode_frames(big[:-1])
     assert truncated.value.offset == 0
-    with pytest.raises(MalformedPayload):
+    with pytest.raises(MalformedHeader):  # an envelope batch: the header rules first
         pool.decode_frames(b"\x00\x00\x00\x01\xc1")
+    with pytest.raises(MalformedPayload):
+        pool.decode_frames(b"\x00\x00\x00\x01\xc1", Any)
 
 
 def test_encoder_and_decoder_are_shared() -> None:

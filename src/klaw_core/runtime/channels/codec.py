@@ -10,11 +10,19 @@ Batches use the wire core (``klaw_core._wirecore``, compiled or pure): a batch i
 frames concatenated, each frame a 4-byte big-endian length and one envelope.
 
 Decoding never leaks msgspec's exceptions. Bytes that are not MessagePack (or
-hold invalid UTF-8, or nest too deeply) raise :class:`~klaw_core.runtime.errors.MalformedPayload`;
+hold invalid UTF-8) raise :class:`~klaw_core.runtime.errors.MalformedPayload`;
 valid MessagePack of the wrong shape raises
 :class:`~klaw_core.runtime.errors.PayloadValidationError`. The reason says
 which in klaw's own words, then keeps msgspec's message, which names the
 failing path (e.g. ``at `$[1][3]```).
+
+Every decode applies the same rules before msgspec sees the bytes: an envelope
+(:meth:`CodecPool.decode`, :meth:`CodecPool.decode_frames` of envelopes) must
+have the header ``peek_header`` accepts (:func:`~klaw_core.runtime.channels.framing.check_envelope`),
+and no value may nest arrays and maps deeper than ``max_depth``
+(:data:`~klaw_core.runtime.channels.framing.DEFAULT_MAX_DEPTH`, 128), which would
+overflow a small thread stack inside msgspec:
+:class:`~klaw_core.runtime.errors.NestingTooDeep`.
 
 Example:
     >>> from klaw_core.runtime.channels.wire import Heartbeat
@@ -32,9 +40,10 @@ from typing import Any, Final, Generic, TypeAlias, TypeVar, overload
 import msgspec
 
 from klaw_core import _wirecore
-from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE, BufferPool
+from klaw_core._wirecore import DEFAULT_MAX_DEPTH, DEFAULT_MAX_FRAME_SIZE, BufferPool
+from klaw_core._wiretypes import max_depth_error
 from klaw_core.runtime.channels.wire import WireEnvelope
-from klaw_core.runtime.errors import KlawWireError, MalformedPayload, PayloadValidationError
+from klaw_core.runtime.errors import KlawWireError, MalformedPayload
 
 __all__ = [
     "Buffer",
@@ -81,11 +90,7 @@ def wire_error_from(exc: Exception) -> KlawWireError:
     """
     if isinstance(exc, KlawWireError):
         return exc
-    if isinstance(exc, msgspec.ValidationError):
-        return PayloadValidationError(f"payload does not match the expected type: {exc}")
-    if isinstance(exc, RecursionError):
-        return MalformedPayload(f"payload is nested too deeply to decode: {exc}")
-    return MalformedPayload(f"payload is not valid MessagePack: {exc}")
+    return MalformedPayload.from_decode(exc)
 
 
 # What a msgspec decode can raise on bad input. ValueError covers
@@ -93,18 +98,24 @@ def wire_error_from(exc: Exception) -> KlawWireError:
 _DECODE_ERRORS = (ValueError, RecursionError)
 
 
-def decode_with(decoder: msgspec.msgpack.Decoder[T], data: Buffer | msgspec.Raw) -> T:
+def decode_with(
+    decoder: msgspec.msgpack.Decoder[T],
+    data: Buffer | msgspec.Raw,
+    max_depth: int | None = DEFAULT_MAX_DEPTH,
+) -> T:
     """Decode ``data`` with ``decoder``, raising wire errors instead of msgspec's.
 
     Args:
         decoder: any msgspec MessagePack decoder.
         data: one complete MessagePack value.
+        max_depth: most arrays and maps ``data`` may nest; ``None``: no bound.
 
     Returns:
         The decoded object.
 
     Raises:
         MalformedPayload: ``data`` is not valid MessagePack.
+        NestingTooDeep: ``data`` nests deeper than ``max_depth``.
         PayloadValidationError: ``data`` does not match the decoder's type.
 
     Example:
@@ -115,6 +126,7 @@ def decode_with(decoder: msgspec.msgpack.Decoder[T], data: Buffer | msgspec.Raw)
         ...
         klaw_core.runtime.errors.PayloadValidationError: payload does not match the expected type: ...
     """
+    _wirecore.check_depth(data, max_depth)
     try:
         return decoder.decode(data)
     except _DECODE_ERRORS as exc:
@@ -131,6 +143,12 @@ class CodecPool(Generic[E]):
         envelope_type: the type :meth:`decode` produces; :data:`WireEnvelope`
             (schema version 1) when ``None``.
         max_frame_size: largest frame :meth:`decode_frames` accepts.
+        max_depth: most arrays and maps a decoded value may nest (the envelope
+            counts 1); ``None`` turns the bound off. Checked before msgspec sees
+            the bytes, so a nesting bomb cannot overflow a small thread stack.
+
+    Raises:
+        ValueError: ``max_depth`` is below 1.
 
     Thread-safe: every method may be called from any thread at once.
 
@@ -148,6 +166,7 @@ class CodecPool(Generic[E]):
         "_decoder",
         "_encoder",
         "_envelope_type",
+        "_max_depth",
         "_max_frame_size",
         "_payload_decoders",
     )
@@ -158,24 +177,40 @@ class CodecPool(Generic[E]):
         envelope_type: None = None,
         *,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_depth: int | None = DEFAULT_MAX_DEPTH,
     ) -> None: ...
     @overload
     def __init__(
-        self, envelope_type: type[E], *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+        self,
+        envelope_type: type[E],
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_depth: int | None = DEFAULT_MAX_DEPTH,
     ) -> None: ...
     @overload
     def __init__(
-        self: CodecPool[Any], envelope_type: Any, *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+        self: CodecPool[Any],
+        envelope_type: Any,
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_depth: int | None = DEFAULT_MAX_DEPTH,
     ) -> None: ...
     def __init__(
-        self, envelope_type: Any = None, *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+        self,
+        envelope_type: Any = None,
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_depth: int | None = DEFAULT_MAX_DEPTH,
     ) -> None:
+        if max_depth is not None and max_depth < 1:
+            raise max_depth_error(max_depth)
         if envelope_type is None:
             envelope_type = WireEnvelope
         self._envelope_type: Any = envelope_type
         self._encoder = msgspec.msgpack.Encoder()
         self._decoder: msgspec.msgpack.Decoder[E] = msgspec.msgpack.Decoder(envelope_type)
         self._max_frame_size = max_frame_size
+        self._max_depth = max_depth
         self._payload_decoders: dict[Any, msgspec.msgpack.Decoder[Any]] = {}
         self._cache_lock = threading.Lock()
 
@@ -198,6 +233,11 @@ class CodecPool(Generic[E]):
     def max_frame_size(self) -> int:
         """Largest frame :meth:`decode_frames` accepts, in bytes."""
         return self._max_frame_size
+
+    @property
+    def max_depth(self) -> int | None:
+        """Most arrays and maps a decoded value may nest; ``None``: no bound."""
+        return self._max_depth
 
     def encode(self, msg: object) -> bytes:
         """Encode one envelope (or any msgspec-encodable value) to MessagePack.
@@ -248,6 +288,10 @@ class CodecPool(Generic[E]):
         they live, a ``bytearray`` passed here stays exported and cannot be
         resized (``BufferError``). Decode from ``bytes`` when reusing a buffer.
 
+        The header must be one :func:`peek_header` accepts (exactly 5 fields,
+        ``kind`` equal to the tag, ...), as on every other decode path; msgspec
+        alone would fill a 4-field header with defaults.
+
         Args:
             data: one envelope (without a length prefix).
 
@@ -255,9 +299,14 @@ class CodecPool(Generic[E]):
             The envelope (a :data:`WireEnvelope` member for the default pool).
 
         Raises:
+            TruncatedFrame: ``data`` ends inside the header.
+            MalformedHeader: the header is not ``[version, kind, channel_id,
+                seq, ts]`` with ``kind`` equal to the tag.
+            NestingTooDeep: ``data`` nests deeper than :attr:`max_depth`.
             MalformedPayload: ``data`` is not valid MessagePack.
             PayloadValidationError: ``data`` is not a known envelope.
         """
+        _wirecore.check_envelope(data, self._max_depth)
         try:
             return self._decoder.decode(data)
         except _DECODE_ERRORS as exc:
@@ -317,9 +366,11 @@ class CodecPool(Generic[E]):
 
         Raises:
             MalformedPayload: ``raw`` is not valid MessagePack.
+            NestingTooDeep: ``raw`` nests deeper than :attr:`max_depth`.
             PayloadValidationError: the value does not match ``payload_type``.
         """
         decoder = self.decoder_for(payload_type)
+        _wirecore.check_depth(raw, self._max_depth)
         try:
             return decoder.decode(raw)
         except _DECODE_ERRORS as exc:
@@ -372,15 +423,25 @@ class CodecPool(Generic[E]):
 
         Raises:
             FrameTooLarge: a frame declares more than :attr:`max_frame_size`.
-            TruncatedFrame: ``data`` ends inside a frame.
+            TruncatedFrame: ``data`` ends inside a frame (or, for envelopes,
+                inside a header).
+            MalformedHeader: for envelopes (``type`` is ``None``), a frame's
+                header is malformed.
+            NestingTooDeep: a frame nests deeper than :attr:`max_depth`.
             MalformedPayload: a frame is not valid MessagePack.
             PayloadValidationError: a frame does not match ``type``.
         """
         decoder: msgspec.msgpack.Decoder[Any] = (
             self._decoder if type is None else self.decoder_for(type)
         )
-        # The wire core already raises the wire errors, with the frame's offset.
-        return _wirecore.decode_frames(data, decoder, max_frame_size=self._max_frame_size)
+        # The wire core raises the wire errors, with offsets into ``data``.
+        return _wirecore.decode_frames(
+            data,
+            decoder,
+            max_frame_size=self._max_frame_size,
+            max_depth=self._max_depth,
+            envelopes=type is None,
+        )
 
 
 _codec_pool: CodecPool[WireEnvelope] | None = None

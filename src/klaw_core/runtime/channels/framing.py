@@ -13,8 +13,15 @@ extra.
   back-fill the length (no intermediate ``bytes`` per message).
 - :func:`split_frames` ``(data, max_frame_size=...) -> list[memoryview]``:
   zero-copy views of the frame bodies of a whole batch.
-- :func:`decode_frames` ``(data, decoder, max_frame_size=...) -> list``: split and
-  decode in one loop.
+- :func:`decode_frames` ``(data, decoder, max_frame_size=..., max_depth=..., envelopes=False) -> list``:
+  split and decode in one loop, each body first checked by the rules below.
+- :func:`check_depth` ``(data, max_depth=128)``: refuse a value nesting arrays and
+  maps deeper than ``max_depth`` (:data:`DEFAULT_MAX_DEPTH`) with
+  :class:`~klaw_core.runtime.errors.NestingTooDeep`, by a non-recursive scan,
+  before msgspec's recursive decoder could overflow a small thread stack.
+- :func:`check_envelope` ``(data, max_depth=128) -> int``: the header rules every
+  envelope decode applies (``peek_header``'s) plus the nesting bound; returns the
+  schema version.
 - :class:`FrameDecoder` ``(max_frame_size=...)``: for a stream that arrives in
   chunks cut anywhere; ``feed(chunk)`` returns the frames completed so far,
   ``pending`` counts buffered bytes, ``close()`` raises if a partial frame
@@ -54,9 +61,12 @@ Example:
 from __future__ import annotations
 
 from klaw_core._wirecore import (
+    DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_FRAME_SIZE,
     PREFIX_SIZE,
     FrameDecoder,
+    check_depth,
+    check_envelope,
     decode_frames,
     encode_frames,
     pack_frame,
@@ -64,9 +74,12 @@ from klaw_core._wirecore import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_FRAME_SIZE",
     "PREFIX_SIZE",
     "FrameDecoder",
+    "check_depth",
+    "check_envelope",
     "decode_frames",
     "encode_frames",
     "pack_frame",

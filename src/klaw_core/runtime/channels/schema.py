@@ -30,7 +30,14 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE, PREFIX_SIZE, peek_version, split_frames
+from klaw_core._wirecore import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_FRAME_SIZE,
+    PREFIX_SIZE,
+    check_envelope,
+    split_frames,
+)
+from klaw_core._wiretypes import max_depth_error
 from klaw_core.runtime.channels.codec import Buffer, wire_error_from
 from klaw_core.runtime.channels.wire import WIRE_SCHEMA_VERSION, WireEnvelope
 from klaw_core.runtime.errors import KlawWireError, UnknownSchemaVersion
@@ -51,6 +58,10 @@ class SchemaRegistry:
 
     Args:
         max_frame_size: largest frame :meth:`decode_frames` accepts.
+        max_depth: most arrays and maps an envelope may nest; ``None``: no bound.
+
+    Raises:
+        ValueError: ``max_depth`` is below 1.
 
     Thread-safe: registration takes a lock and publishes a new immutable
     mapping, so decoding reads it without locking.
@@ -67,11 +78,19 @@ class SchemaRegistry:
         klaw_core.runtime.errors.UnknownSchemaVersion: schema version 9 is not registered (known: 1) (at byte 0)
     """
 
-    __slots__ = ("_decoders", "_lock", "_max_frame_size", "_types")
+    __slots__ = ("_decoders", "_lock", "_max_depth", "_max_frame_size", "_types")
 
-    def __init__(self, *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_depth: int | None = DEFAULT_MAX_DEPTH,
+    ) -> None:
+        if max_depth is not None and max_depth < 1:
+            raise max_depth_error(max_depth)
         self._lock = threading.Lock()
         self._max_frame_size = max_frame_size
+        self._max_depth = max_depth
         self._types: Mapping[int, Any] = MappingProxyType({})
         self._decoders: Mapping[int, msgspec.msgpack.Decoder[Any]] = MappingProxyType({})
 
@@ -161,8 +180,10 @@ class SchemaRegistry:
             The envelope, as the type registered for its version.
 
         Raises:
+            TruncatedFrame: ``data`` ends inside the header.
             MalformedHeader: ``data`` does not start with a readable header.
             UnknownSchemaVersion: the version is not registered.
+            NestingTooDeep: ``data`` nests deeper than ``max_depth``.
             MalformedPayload: ``data`` is not valid MessagePack.
             PayloadValidationError: ``data`` does not match its version's type.
         """
@@ -185,6 +206,7 @@ class SchemaRegistry:
             TruncatedFrame: ``data`` ends inside a frame.
             MalformedHeader: a frame does not start with a readable header.
             UnknownSchemaVersion: a frame's version is not registered.
+            NestingTooDeep: a frame nests deeper than ``max_depth``.
             MalformedPayload: a frame is not valid MessagePack.
             PayloadValidationError: a frame does not match its version's type.
         """
@@ -217,9 +239,10 @@ class SchemaRegistry:
     def _decode_at(self, data: Buffer, frame_at: int | None) -> Any:
         # ``frame_at`` is where this envelope's frame starts in a batch (None for
         # a lone envelope). Like the wire core, errors then name the frame's
-        # offset, and header errors the exact byte.
+        # offset, and header and nesting errors the exact byte. The header rules
+        # and the nesting bound are those of every decode path (check_envelope).
         try:
-            version = peek_version(data)
+            version = check_envelope(data, self._max_depth)
         except KlawWireError as exc:
             if frame_at is None:
                 raise

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import msgspec
 
-from klaw_core._wirecore import HeaderPeek, peek_header
+from klaw_core._wirecore import HeaderPeek, check_envelope, peek_header
 from klaw_core.runtime.channels.codec import Buffer, decode_with
 from klaw_core.runtime.channels.wire import MessageKind, WireHeader
 
@@ -152,6 +152,9 @@ _run_summary_view_decoder = msgspec.msgpack.Decoder(RunSummaryView)
 def decode_envelope_view(data: Buffer) -> EnvelopeView:
     """Decode an envelope's tag and header, skipping its other fields.
 
+    The header rules are those of every decode path (``peek_header``'s: exactly
+    5 fields, ``kind`` equal to the tag, ...), and the nesting bound too.
+
     Args:
         data: one envelope (no length prefix).
 
@@ -159,6 +162,10 @@ def decode_envelope_view(data: Buffer) -> EnvelopeView:
         The :class:`EnvelopeView`.
 
     Raises:
+        TruncatedFrame: ``data`` ends inside the header.
+        MalformedHeader: the header is not ``[version, kind, channel_id, seq,
+            ts]`` with ``kind`` equal to the tag.
+        NestingTooDeep: ``data`` nests deeper than ``DEFAULT_MAX_DEPTH``.
         MalformedPayload: ``data`` is not valid MessagePack.
         PayloadValidationError: ``data`` is not ``[tag, header, ...]`` with a
             known tag and a valid header.
@@ -169,12 +176,13 @@ def decode_envelope_view(data: Buffer) -> EnvelopeView:
         >>> view = decode_envelope_view(encode(Heartbeat.new("w1", ts=5)))
         >>> view.kind, view.version, view.ts
         (<MessageKind.HEARTBEAT: 3>, 1, 5)
-        >>> decode_envelope_view(b"\\x92\\x09\\x90")  # [9, []]: no message kind 9
+        >>> decode_envelope_view(b"\\x92\\x09\\x95\\x01\\x09\\xa0\\x00\\x00")  # no kind 9
         Traceback (most recent call last):
         ...
         klaw_core.runtime.errors.PayloadValidationError: payload does not match the expected type: ...
     """
-    return decode_with(_envelope_view_decoder, data)
+    check_envelope(data)
+    return decode_with(_envelope_view_decoder, data, max_depth=None)
 
 
 def decode_task_view(data: Buffer) -> TaskEventView:

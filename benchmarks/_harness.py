@@ -1,4 +1,4 @@
-"""Timing helpers shared by ``compare.py`` and the pytest-benchmark suite.
+"""The timing harness every ``compare.py`` section shares: interleaved cases, ratios.
 
 Why these helpers and not bare ``timeit`` calls: every figure klaw-core
 publishes is a *ratio* between two implementations measured in the same
@@ -25,24 +25,46 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import signal
 import statistics
 import sys
 import timeit
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
 __all__ = [
     "Case",
-    "Figure",
     "Samples",
+    "Settings",
     "interleave",
     "machine",
-    "format_table",
+    "median_ratio",
     "paired_ratio",
+    "rotate_rounds",
     "versions",
+    "with_deadline",
 ]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long to measure: rounds and the duration of one repeat of one case."""
+
+    quick: bool
+    repeats: int
+    seconds: float
+
+    @classmethod
+    def make(cls, quick: bool) -> Settings:
+        """Quick: 11 rounds of 15 ms per case; full: 21 rounds of 60 ms.
+
+        Many short rounds rather than a few long ones: the two sides of a ratio
+        are then measured within a fraction of a second of each other, and the
+        median of many per-round ratios shrugs off the rounds a burst of load hit.
+        """
+        return cls(quick, 11, 0.015) if quick else cls(quick, 21, 0.06)
 
 
 @dataclass(frozen=True)
@@ -162,7 +184,37 @@ def paired_ratio(slow: Samples, fast: Samples) -> float:
         >>> paired_ratio(Samples("a", [10, 12, 30], 1), Samples("b", [1, 1, 2], 1))
         12.0
     """
-    return statistics.median(s / f for s, f in zip(slow.ns, fast.ns, strict=True))
+    return median_ratio(slow.ns, fast.ns)
+
+
+def median_ratio(a: Sequence[float], b: Sequence[float]) -> float:
+    """Median of ``a[i] / b[i]``: a ratio of two quantities measured in the same rounds.
+
+    Example:
+        >>> median_ratio([10, 12, 30], [1, 1, 2])
+        12.0
+    """
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+def rotate_rounds(runs: Mapping[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Call every run once a round, in rotated order; return what each call returned.
+
+    For measurements too long for :func:`interleave` (a channel moving 100,000
+    messages returns its msg/s): round 1 runs A, B, C; round 2 runs B, C, A; ...
+    Pair the lists with :func:`median_ratio`.
+
+    Example:
+        >>> rotate_rounds({"a": lambda: 1.0, "b": lambda: 2.0}, 2)
+        {'a': [1.0, 1.0], 'b': [2.0, 2.0]}
+    """
+    names = list(runs)
+    out: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for k in range(len(names)):
+            name = names[(k + r) % len(names)]
+            out[name].append(runs[name]())
+    return out
 
 
 def _version(dist: str) -> str:
@@ -215,60 +267,21 @@ def machine() -> dict[str, Any]:
     }
 
 
-@dataclass
-class Figure:
-    """One row of the results table.
+def with_deadline(run: Callable[[int], float], n: int, seconds: float, what: str) -> float:
+    """Return ``run(n)``; raise ``TimeoutError`` in this (main) thread after ``seconds``.
 
-    Attributes:
-        key: stable machine-readable id (``"wirecore.split"``).
-        title: what was measured.
-        measured: the value(s), human-readable.
-        target: the target, or ``""`` for an informational figure.
-        met: whether the target is met; ``None`` when there is no target.
-        values: machine-readable numbers behind ``measured``.
+    For runs that wait on other processes (a Ray producer task that dies would
+    leave its consumer waiting forever): the section reports the figure as not
+    measured instead of hanging the whole run.
     """
 
-    key: str
-    title: str
-    measured: str
-    target: str = ""
-    met: bool | None = None
-    values: dict[str, Any] = field(default_factory=dict)
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"{what} did not finish within {seconds:.0f} s (a producer failed?)")
 
-    @property
-    def status(self) -> str:
-        """``met``, ``NOT MET`` or ``-`` (informational)."""
-        if self.met is None:
-            return "-"
-        return "met" if self.met else "NOT MET"
-
-    def as_dict(self) -> dict[str, Any]:
-        """Machine-readable form."""
-        return {
-            "key": self.key,
-            "title": self.title,
-            "measured": self.measured,
-            "target": self.target,
-            "met": self.met,
-            "values": self.values,
-        }
-
-
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Render a plain-text table with left-aligned columns.
-
-    Example:
-        >>> print(format_table(["a", "b"], [["1", "22"]]))
-        a  b
-        -  --
-        1  22
-    """
-    body = [list(map(str, r)) for r in rows]
-    widths = [len(h) for h in headers]
-    for r in body:
-        for i, cell in enumerate(r):
-            widths[i] = max(widths[i], len(cell))
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
-    return "\n".join(lines)
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return run(n)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
