@@ -18,10 +18,11 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wire_oracle import REGISTRY, check_envelope, check_peek
+from wire_oracle import POOL, REGISTRY, check_envelope, check_peek
 
 import klaw_core._wirecore_c as C
 import klaw_core._wirecore_py as P
+from klaw_core.runtime.channels.views import decode_envelope_view
 from klaw_core.runtime.errors import MalformedHeader, TruncatedFrame
 from strategies import envelopes
 
@@ -240,15 +241,43 @@ ODD_HEADERS = {
 }
 
 
+#: Every entry point that reads one envelope: one decoder, one rule.
+ONE_ENVELOPE: dict[str, Any] = {
+    "peek_header (compiled)": C.peek_header,
+    "peek_header (pure)": P.peek_header,
+    "peek_version (compiled)": C.peek_version,
+    "peek_version (pure)": P.peek_version,
+    "check_envelope (compiled)": C.check_envelope,
+    "check_envelope (pure)": P.check_envelope,
+    "CodecPool.decode": POOL.decode,
+    "SchemaRegistry.decode": REGISTRY.decode,
+    "decode_envelope_view": decode_envelope_view,
+}
+
+#: Every entry point that reads a batch of envelopes.
+ENVELOPE_BATCHES: dict[str, Any] = {
+    "decode_frames(envelopes=True) (compiled)": lambda b: C.decode_frames(
+        b, POOL.envelope_decoder, envelopes=True
+    ),
+    "decode_frames(envelopes=True) (pure)": lambda b: P.decode_frames(
+        b, POOL.envelope_decoder, envelopes=True
+    ),
+    "CodecPool.decode_frames": POOL.decode_frames,
+    "SchemaRegistry.decode_frames": REGISTRY.decode_frames,
+}
+
+
 @pytest.mark.parametrize("name", sorted(ODD_HEADERS))
 def test_odd_headers_are_refused(name: str) -> None:
     body, reason, offset = ODD_HEADERS[name]
-    for peek in (C.peek_header, P.peek_header, C.peek_version, P.peek_version, REGISTRY.decode):
+    for path, read in ONE_ENVELOPE.items():
         with pytest.raises(MalformedHeader) as info:
-            peek(body)
-        assert (info.value.reason, info.value.offset) == (reason, offset)
+            read(body)
+        assert (info.value.reason, info.value.offset) == (reason, offset), path
     # In a batch, the error names the byte in the batch.
     batch = C.pack_frame(encode([4, [1, 4, "c", 0, 0], 1, "ok"])) + C.pack_frame(body)
-    with pytest.raises(MalformedHeader) as info:
-        REGISTRY.decode_frames(batch)
-    assert info.value.offset == len(batch) - len(body) + offset
+    for path, read in ENVELOPE_BATCHES.items():
+        with pytest.raises(MalformedHeader) as info:
+            read(batch)
+        assert info.value.reason == reason, path
+        assert info.value.offset == len(batch) - len(body) + offset, path
