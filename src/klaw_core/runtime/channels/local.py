@@ -293,6 +293,8 @@ class LocalSender(_LocalEndpoint[T]):
         waiter = _enqueue(state, self, True)
         timeout = state.timeout
         try:
+            if waiter.done():  # granted at once, behind this endpoint's own grants:
+                await asyncio.sleep(0)  # let those tasks (already woken) go first
             if timeout is None:
                 granted = await waiter
             else:
@@ -501,6 +503,8 @@ class LocalReceiver(_LocalEndpoint[T]):
             raise EndpointClosedError(_RECEIVER_CLOSED)
         waiter = _enqueue(state, self, False)
         try:
+            if waiter.done():  # granted at once, behind this endpoint's own grants:
+                await asyncio.sleep(0)  # let those tasks (already woken) go first
             if timeout is None:
                 granted = await waiter
             else:
