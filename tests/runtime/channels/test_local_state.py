@@ -35,6 +35,13 @@ class FakeWaiter:
         self.log.append((self.name, result))
 
 
+class Owner:
+    """An endpoint as the state sees it: the grants its tasks hold."""
+
+    def __init__(self) -> None:
+        self._busy = 0
+
+
 def queue(
     waiters: deque[Entry], owner: object, names: str, log: list[tuple[str, bool]]
 ) -> list[FakeWaiter]:
@@ -51,30 +58,30 @@ def full_state(capacity: int = 2) -> LocalChannelState[Any]:
 
 
 def test_room_is_granted_to_senders_first_come_first_served_one_slot_each() -> None:
-    state, log = full_state(), []
-    queue(state.send_waiters, "tx", "abc", log)
+    state, log, tx = full_state(), [], Owner()
+    queue(state.send_waiters, tx, "abc", log)
     state.buffer.popleft()
     state.grant_room()
     assert log == [("a", True)]
-    assert state.reserved == 1
+    assert state.open_limit == 1
     state.buffer.popleft()
     state.grant_room()
     assert log == [("a", True), ("b", True)]
-    assert (state.reserved, len(state.send_waiters)) == (2, 1)
+    assert (state.open_limit, tx._busy, len(state.send_waiters)) == (0, 2, 1)
     state.grant_room()  # no room left: c keeps waiting
     assert len(log) == 2
 
 
 def test_a_released_slot_goes_to_the_next_sender_and_cancelled_ones_are_skipped() -> None:
-    state, log = full_state(1), []
-    _, b, _ = queue(state.send_waiters, "tx", "abc", log)
+    state, log, tx = full_state(1), [], Owner()
+    _, b, _ = queue(state.send_waiters, tx, "abc", log)
     b.cancelled = True
     state.buffer.popleft()
     state.grant_room()
     assert log == [("a", True)]
-    state.release_slot()  # a was cancelled after its grant
+    state.release_slot(tx)  # a was cancelled after its grant
     assert log == [("a", True), ("c", True)]
-    assert state.reserved == 1
+    assert (state.open_limit, tx._busy) == (0, 1)
     assert not state.send_waiters
 
 
@@ -83,7 +90,8 @@ def test_items_are_granted_to_receivers_first_come_first_served_and_claims_block
 ):
     state: LocalChannelState[Any] = LocalChannelState(4, None)
     log: list[tuple[str, bool]] = []
-    queue(state.recv_waiters, "rx", "ab", log)
+    rx = Owner()
+    queue(state.recv_waiters, rx, "ab", log)
     state.buffer.append("x")
     state.added(1)
     assert log == [("a", True)]
@@ -92,8 +100,8 @@ def test_items_are_granted_to_receivers_first_come_first_served_and_claims_block
     state.added(1)
     assert log == [("a", True), ("b", True)]
     assert (state.claimed, state.sent, state.high_watermark) == (2, 2, 2)
-    state.release_item()  # a cancelled: nobody waits, the item is free again
-    assert state.claimed == 1
+    state.release_item(rx)  # a cancelled: nobody waits, the item is free again
+    assert (state.claimed, rx._busy) == (1, 1)
 
 
 def test_closing_one_endpoint_wakes_only_its_own_waiters_in_place() -> None:
@@ -112,10 +120,11 @@ def test_closing_one_endpoint_wakes_only_its_own_waiters_in_place() -> None:
 def test_end_of_channel_waits_for_claimed_items_to_be_taken() -> None:
     state: LocalChannelState[Any] = LocalChannelState(4, None)
     log: list[tuple[str, bool]] = []
-    queue(state.recv_waiters, "rx", "a", log)
+    rx = Owner()
+    queue(state.recv_waiters, rx, "a", log)
     state.buffer.append(1)
     state.added(1)  # granted to a
-    queue(state.recv_waiters, "rx", "b", log)
+    queue(state.recv_waiters, rx, "b", log)
     state.sender_left("tx")  # the last sender: 1 is still claimed by a
     assert log == [("a", True)]
     state.buffer.popleft()

@@ -10,17 +10,21 @@ The rules (python-trio's memory channels, adapted to asyncio's cancellation):
   are served strictly first-come first-served.
 - Serving a waiter is a **grant**, handed over at the moment room (or an item)
   appears: the waiter is taken off the queue and its future resolved with
-  ``True``. A granted sender owns one free slot (``reserved``), a granted
+  ``True``. A granted sender owns one free slot (taken out of ``open_limit``), a granted
   receiver one buffered item (``claimed``), until its task runs: nobody can
   take them in between, so a woken waiter keeps its place and never has to
   queue again. (trio hands the *value* over instead; in asyncio a task can be
   cancelled after it was woken and before it runs, and a grant can then be
   passed on to the next waiter — a value could not be taken back.)
-- A new arrival never barges: a send may use free room only while no slot is
-  granted and not taken (else a woken sender's item would come after it), a
-  receive may take an item only while no item is claimed. Until then the
-  ``try_`` calls report full/empty and the blocking calls queue behind.
-- Invariants: senders wait only while ``len(buffer) + reserved >= limit``;
+- A new arrival never barges: a send may only use room that is neither
+  buffered nor reserved, a receive only items that are not claimed, and only
+  while no task of its own endpoint holds a grant it has not used yet (its
+  ``_busy`` count, which a closed endpoint also raises) — so the items of several tasks sharing one endpoint keep the
+  order in which they were admitted. Until then the ``try_`` calls report
+  full/empty and the blocking calls queue behind.
+- ``open_limit`` is ``limit`` minus the slots granted and not used yet: the
+  length up to which a newcomer may fill the buffer.
+- Invariants: senders wait only while ``len(buffer) >= open_limit``;
   receivers wait only while ``len(buffer) <= claimed``. Every change that
   frees room or adds an item grants it at once (``grant_room``/``grant_items``).
 - A waiter resolved with ``False`` was woken without a grant: its endpoint, or
@@ -71,7 +75,9 @@ class Waiter(Protocol):
 
 
 Entry = tuple[Any, Waiter]
-"""A queued waiter: ``(endpoint, waiter)``; the endpoint is matched by identity on close."""
+"""A queued waiter: ``(endpoint, waiter)``. The endpoint is matched by identity on
+close, and its ``_busy`` counts the grants its tasks hold and have not used (plus
+one once it is closed, so that one check covers both on the fast paths)."""
 
 
 def wake_all(waiters: deque[Entry], granted: bool = False) -> None:
@@ -120,9 +126,9 @@ class LocalChannelState(Generic[T]):
         "high_watermark",
         "limit",
         "name",
+        "open_limit",
         "receivers",
         "recv_waiters",
-        "reserved",
         "send_waiters",
         "senders",
         "sent",
@@ -141,7 +147,7 @@ class LocalChannelState(Generic[T]):
         self.receivers = 1
         self.sent = 0
         self.high_watermark = 0
-        self.reserved = 0  # free slots granted to woken senders that have not run yet
+        self.open_limit = self.limit  # minus the free slots granted to woken senders not run yet
         self.claimed = 0  # buffered items granted to woken receivers that have not run yet
         self.send_waiters: deque[Entry] = deque()
         self.recv_waiters: deque[Entry] = deque()
@@ -152,10 +158,11 @@ class LocalChannelState(Generic[T]):
         """Grant free slots to waiting senders, oldest first, one slot each."""
         waiters = self.send_waiters
         buffer = self.buffer
-        while waiters and len(buffer) + self.reserved < self.limit:
-            _, waiter = waiters.popleft()
+        while waiters and len(buffer) < self.open_limit:
+            owner, waiter = waiters.popleft()
             if not waiter.done():  # a cancelled one is skipped
-                self.reserved += 1
+                self.open_limit -= 1
+                owner._busy += 1
                 waiter.set_result(True)
 
     def grant_items(self) -> None:
@@ -163,20 +170,31 @@ class LocalChannelState(Generic[T]):
         waiters = self.recv_waiters
         buffer = self.buffer
         while waiters and len(buffer) > self.claimed:
-            _, waiter = waiters.popleft()
+            owner, waiter = waiters.popleft()
             if not waiter.done():
                 self.claimed += 1
+                owner._busy += 1
                 waiter.set_result(True)
 
-    def release_slot(self) -> None:
-        """A granted sender will not use its slot (cancelled or closed): pass it on."""
-        self.reserved -= 1
+    def release_slot(self, owner: Any) -> None:
+        """A granted sender will not use its slot (cancelled or closed): pass it on.
+
+        Args:
+            owner: the endpoint whose task held the grant.
+        """
+        self.open_limit += 1
+        owner._busy -= 1
         if self.send_waiters:
             self.grant_room()
 
-    def release_item(self) -> None:
-        """A granted receiver will not take its item (cancelled or closed): pass it on."""
+    def release_item(self, owner: Any) -> None:
+        """A granted receiver will not take its item (cancelled or closed): pass it on.
+
+        Args:
+            owner: the endpoint whose task held the grant.
+        """
         self.claimed -= 1
+        owner._busy -= 1
         if self.recv_waiters:
             self.grant_items()
 
