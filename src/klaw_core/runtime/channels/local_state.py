@@ -53,8 +53,12 @@ class Waiter(Protocol):
 
     Example:
         >>> import asyncio
-        >>> isinstance(asyncio.Future, type) and hasattr(asyncio.Future, "set_result")
-        True
+        >>> loop = asyncio.new_event_loop()
+        >>> waiter = loop.create_future()  # what the local channel queues
+        >>> waiter.set_result(True)
+        >>> waiter.done(), waiter.result()
+        (True, True)
+        >>> loop.close()
     """
 
     def done(self) -> bool:
