@@ -88,6 +88,7 @@ def receive(receiver: Any, count: int) -> list[Any]:
 
 def send_as(actor: Any, channel_id: str, sender_id: int, value_type: Any, values: list[Any]) -> str:
     """Task body: build a sender on ``actor`` declaring ``value_type``, send ``values``, close."""
-    from klaw_core.runtime.channels.ray import RaySender
+    from klaw_core.runtime.channels.ray import ChannelRef, RaySender
 
-    return send_values(RaySender(actor, channel_id, sender_id, None, value_type), values)
+    ref = ChannelRef(actor, channel_id, capacity=None, value_type=value_type)
+    return send_values(RaySender(ref, sender_id), values)

@@ -1,0 +1,117 @@
+"""Heartbeats: one background thread per process keeps every live endpoint's lease.
+
+Why a thread, not an asyncio task: an endpoint's lease at the channel actor
+must survive a producer that is alive but busy, whose event loop is blocked
+(``time.sleep``, a long CPU-bound step between sends) for longer than the lease.
+A thread runs whenever the GIL is free, so its ``Heartbeat`` envelopes keep
+flowing; only a dead process (or a dropped endpoint) stops them, which is
+exactly what the lease is meant to detect.
+
+Each tick sends, per channel, one fire-and-forget actor call holding one framed
+``Heartbeat`` per live endpoint of this process (its ``sender_id`` is the
+endpoint id). Endpoints are held weakly, so a dropped endpoint stops beating.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any, Final, Protocol
+
+from klaw_core.runtime.channels.codec import get_codec_pool
+from klaw_core.runtime.channels.wire import Heartbeat
+
+__all__ = ["DEFAULT_HEARTBEAT_INTERVAL", "Beating", "heartbeats", "register"]
+
+DEFAULT_HEARTBEAT_INTERVAL: Final = 1.0
+"""Seconds between two heartbeats of an endpoint."""
+
+
+class Beating(Protocol):
+    """What the heartbeat thread needs from an endpoint.
+
+    Example:
+        >>> from klaw_core.runtime.channels.ray.endpoint import RayEndpoint
+        >>> hasattr(RayEndpoint, "lease_holder")
+        True
+    """
+
+    @property
+    def lease_holder(self) -> tuple[Any, str, int] | None:
+        """``(actor, channel_id, endpoint_id)`` while the endpoint holds a lease, else ``None``."""
+        ...
+
+
+class _Heartbeats:
+    """The process's heartbeat thread and the endpoints it keeps alive."""
+
+    def __init__(self) -> None:
+        self._endpoints: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self.interval = DEFAULT_HEARTBEAT_INTERVAL
+
+    def register(self, endpoint: Beating, interval: float) -> None:
+        with self._lock:
+            self._endpoints.add(endpoint)
+            self.interval = min(self.interval, interval)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="klaw-channel-heartbeats", daemon=True
+                )
+                self._thread.start()
+
+    def beat_once(self) -> int:
+        """Send one round of heartbeats now; return how many endpoints were renewed."""
+        with self._lock:
+            endpoints = list(self._endpoints)
+        by_channel: dict[str, tuple[Any, list[Heartbeat]]] = {}
+        for endpoint in endpoints:
+            holder = endpoint.lease_holder
+            if holder is None:
+                continue
+            actor, channel_id, endpoint_id = holder
+            entry = by_channel.setdefault(channel_id, (actor, []))
+            entry[1].append(Heartbeat.new(str(endpoint_id), channel_id=channel_id))
+        sent = 0
+        codec = get_codec_pool()
+        for actor, beats in by_channel.values():
+            try:
+                actor.heartbeat.remote(bytes(codec.encode_frames(beats)))
+            except Exception:
+                continue
+            sent += len(beats)
+        return sent
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self.beat_once()
+            except Exception:
+                continue
+
+
+heartbeats = _Heartbeats()
+"""This process's heartbeat thread (started by the first endpoint)."""
+
+
+def register(endpoint: Beating, interval: float) -> None:
+    """Keep ``endpoint``'s lease alive from the heartbeat thread while it is referenced.
+
+    Args:
+        endpoint: an open endpoint; it stops beating once ``lease_holder`` is
+            ``None`` (closed) or it is garbage-collected.
+        interval: seconds between heartbeats (the smallest asked for wins).
+
+    Example:
+        >>> class Idle:
+        ...     lease_holder = None
+        >>> idle = Idle()
+        >>> register(idle, 1.0)
+        >>> heartbeats.beat_once()
+        0
+    """
+    heartbeats.register(endpoint, interval)
