@@ -509,6 +509,8 @@ def ray_channel(
     poll_interval: float | None = None,
     reply_timeout: float | None = None,
     max_frame_size: int | None = None,
+    lease_timeout: float | None = None,
+    heartbeat_interval: float | None = None,
     actor_options: dict[str, Any] | None = None,
 ) -> tuple[RaySender[Any], RayReceiver[Any]]:
     """Create a Ray channel and return its first sender and receiver.
@@ -532,6 +534,10 @@ def ray_channel(
         poll_interval: longest wait inside one actor call, in seconds.
         reply_timeout: seconds beyond that before the actor is declared lost.
         max_frame_size: largest frame in bytes (default 16 MiB).
+        lease_timeout: seconds an endpoint may stay silent before the channel
+            declares it lost (default: the configured ``channels.lease_timeout``).
+        heartbeat_interval: seconds between heartbeats of an idle endpoint
+            (default: the configured ``channels.heartbeat_interval``).
         actor_options: extra Ray ``.options()`` for the channel actor.
 
     Returns:
@@ -557,6 +563,8 @@ def ray_channel(
     settings: dict[str, Any] = {
         "batch_size": defaults.batch_size,
         "linger": defaults.linger_ms / 1000.0,
+        "lease_timeout": defaults.lease_timeout,
+        "heartbeat_interval": defaults.heartbeat_interval,
     }
     for key, value in (
         ("batch_size", batch_size),
@@ -565,6 +573,8 @@ def ray_channel(
         ("poll_interval", poll_interval),
         ("reply_timeout", reply_timeout),
         ("max_frame_size", max_frame_size),
+        ("lease_timeout", lease_timeout),
+        ("heartbeat_interval", heartbeat_interval),
     ):
         if value is not None:
             settings[key] = value
