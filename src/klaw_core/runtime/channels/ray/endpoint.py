@@ -77,6 +77,15 @@ class RayEndpoint(ClosesOnExit):
             return None
         return (self._link.actor, self._link.channel_id, self._id)
 
+    def actor_died(self, detail: str) -> None:
+        """Mark the channel lost for this process (called by the heartbeat thread).
+
+        Args:
+            detail: why, as Ray reported it.
+        """
+        if self._link.lost is None:
+            self._link.lost = detail
+
     def __reduce__(self) -> tuple[Any, ...]:
         check_portable(self._link.value_type)
         self._moved = True  # the copy takes over the id and the lease

@@ -7,9 +7,12 @@ A thread runs whenever the GIL is free, so its ``Heartbeat`` envelopes keep
 flowing; only a dead process (or a dropped endpoint) stops them, which is
 exactly what the lease is meant to detect.
 
-Each tick sends, per channel, one fire-and-forget actor call holding one framed
-``Heartbeat`` per live endpoint of this process (its ``sender_id`` is the
-endpoint id). Endpoints are held weakly, so a dropped endpoint stops beating.
+Each tick sends, per channel, one actor call holding one framed ``Heartbeat``
+per live endpoint of this process (its ``sender_id`` is the endpoint id), and
+looks at the previous tick's reply without waiting: when Ray says the actor
+died, every endpoint of that channel here is told at once (Ray knows first), so
+even an idle endpoint fails fast. Heartbeats are never retried. Endpoints are
+held weakly, so a dropped endpoint stops beating.
 """
 
 from __future__ import annotations
@@ -18,10 +21,16 @@ import threading
 import weakref
 from typing import Any, Final, Protocol
 
+import ray as _ray_module
+from ray.exceptions import RayActorError
+
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.wire import Heartbeat
 
 __all__ = ["DEFAULT_HEARTBEAT_INTERVAL", "Beating", "heartbeats", "register"]
+
+# Ray's annotations are partial; its API is used dynamically (the tests check it).
+ray: Any = _ray_module
 
 DEFAULT_HEARTBEAT_INTERVAL: Final = 1.0
 """Seconds between two heartbeats of an endpoint."""
@@ -41,6 +50,14 @@ class Beating(Protocol):
         """``(actor, channel_id, endpoint_id)`` while the endpoint holds a lease, else ``None``."""
         ...
 
+    def actor_died(self, detail: str) -> None:
+        """Ray reported the channel actor dead.
+
+        Args:
+            detail: Ray's reason, for the endpoint's ``ChannelLostError``.
+        """
+        ...
+
 
 class _Heartbeats:
     """The process's heartbeat thread and the endpoints it keeps alive."""
@@ -50,6 +67,7 @@ class _Heartbeats:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
+        self._pending: dict[str, Any] = {}  # channel id -> last heartbeat's ref
         self.interval = DEFAULT_HEARTBEAT_INTERVAL
 
     def register(self, endpoint: Beating, interval: float) -> None:
@@ -66,23 +84,47 @@ class _Heartbeats:
         """Send one round of heartbeats now; return how many endpoints were renewed."""
         with self._lock:
             endpoints = list(self._endpoints)
-        by_channel: dict[str, tuple[Any, list[Heartbeat]]] = {}
+        by_channel: dict[str, tuple[Any, list[Heartbeat], list[Beating]]] = {}
         for endpoint in endpoints:
             holder = endpoint.lease_holder
             if holder is None:
                 continue
             actor, channel_id, endpoint_id = holder
-            entry = by_channel.setdefault(channel_id, (actor, []))
+            entry = by_channel.setdefault(channel_id, (actor, [], []))
             entry[1].append(Heartbeat.new(str(endpoint_id), channel_id=channel_id))
+            entry[2].append(endpoint)
         sent = 0
         codec = get_codec_pool()
-        for actor, beats in by_channel.values():
+        for channel_id, (actor, beats, owners) in by_channel.items():
+            died = self._died(channel_id)
+            if died is not None:
+                for endpoint in owners:
+                    endpoint.actor_died(died)
+                continue
             try:
-                actor.heartbeat.remote(bytes(codec.encode_frames(beats)))
-            except Exception:
+                method = actor.heartbeat.options(max_task_retries=0)
+                self._pending[channel_id] = method.remote(bytes(codec.encode_frames(beats)))
+            except Exception:  # Ray shut down or the actor is gone: nothing to keep alive
                 continue
             sent += len(beats)
         return sent
+
+    def _died(self, channel_id: str) -> str | None:
+        """Why the channel's actor is dead, from the last heartbeat's reply; else ``None``."""
+        ref = self._pending.get(channel_id)
+        if ref is None:
+            return None
+        try:
+            ready, _ = ray.wait([ref], timeout=0)
+            if not ready:
+                return None
+            del self._pending[channel_id]
+            ray.get(ref, timeout=0)
+        except RayActorError as exc:
+            return f"the channel actor died or is unreachable: {type(exc).__name__}"
+        except Exception:  # the call failed for another reason: not a death
+            return None
+        return None
 
     def _run(self) -> None:
         while True:
@@ -109,6 +151,7 @@ def register(endpoint: Beating, interval: float) -> None:
     Example:
         >>> class Idle:
         ...     lease_holder = None
+        ...     def actor_died(self, detail: str) -> None: ...
         >>> idle = Idle()
         >>> register(idle, 1.0)
         >>> heartbeats.beat_once()

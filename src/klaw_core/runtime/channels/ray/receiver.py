@@ -28,18 +28,13 @@ error, or lost by lease) arrives in stream order after its messages and raises
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any, Generic, Self, TypeVar, cast
 
-import msgspec
-
-from klaw_core._wirecore import peek_header
 from klaw_core.result import Err, Ok, Result
-from klaw_core.runtime.channels.codec import decode_with, get_codec_pool
+from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.constants import (
     ALL_RECEIVERS_CLOSED,
-    ALL_SENDERS_CLOSED,
     LOST_DETAIL,
     RECEIVER_CLOSED,
     FrameBatch,
@@ -47,22 +42,17 @@ from klaw_core.runtime.channels.ray.constants import (
 )
 from klaw_core.runtime.channels.ray.endpoint import RayEndpoint
 from klaw_core.runtime.channels.ray.identity import ChannelRef
+from klaw_core.runtime.channels.ray.inbox import NOTHING, Inbox
 from klaw_core.runtime.channels.ray.link import call, call_blocking, closed_error, new_endpoint_id
-from klaw_core.runtime.channels.ray.store import PRODUCER_FAILED
 from klaw_core.runtime.channels.stats import ChannelStats
-from klaw_core.runtime.channels.wire import Ack, DataMessage, MessageKind, WireError
+from klaw_core.runtime.channels.wire import Ack
 from klaw_core.runtime.errors import (
     ChannelClosed,
     ChannelClosedError,
     ChannelEmpty,
     ChannelEndedError,
-    ChannelError,
     ChannelLostError,
     EndpointClosedError,
-    InvalidMessageError,
-    KlawWireError,
-    ProducerFailedError,
-    ProducerLostError,
 )
 
 __all__ = ["RayReceiver"]
@@ -109,25 +99,10 @@ class RayReceiver(RayEndpoint, Generic[T]):
     __slots__ = (
         "__weakref__",
         "_acks",
-        "_bad",
-        "_cur_redelivered",
-        "_cur_seq",
-        "_cur_stream",
-        "_decoder",
-        "_deferred",
-        "_done",
-        "_eof",
-        "_exclusive",
-        "_expected",
         "_fetch",
         "_fetch_size",
-        "_frames",
-        "_item_type",
-        "_items",
+        "_inbox",
         "_loop",
-        "_pos",
-        "_raws",
-        "_received",
         "_reported",
         "_wake_gen",
     )
@@ -136,29 +111,11 @@ class RayReceiver(RayEndpoint, Generic[T]):
         super().__init__(ref, reader_id)
         link = self._link
         capacity = ref.capacity
-        value_type = ref.value_type
-        self._item_type: Any = Any if value_type is None else value_type
-        self._decoder: msgspec.msgpack.Decoder[DataMessage[list[T]]] = get_codec_pool().decoder_for(
-            DataMessage[list[self._item_type]]  # type: ignore[name-defined]
-        )
-        self._items: list[Any] = []
-        self._pos = 0
-        self._bad: dict[int, InvalidMessageError] = {}
-        self._raws: list[msgspec.Raw] | None = None
-        self._deferred: ChannelError | None = None
-        self._cur_stream = 0
-        self._cur_seq = 0
-        self._cur_redelivered = False
-        self._frames: deque[tuple[bytes, int, int, int, bool]] = deque()
+        self._inbox = Inbox(ref.channel_id, ref.value_type)
         self._fetch: asyncio.Task[FrameBatch] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_gen = 0
-        self._eof: str | None = None
-        self._exclusive = False
-        self._expected: dict[int, int] = {}
-        self._done = 0  # messages of earlier batches, all delivered (or skipped)
         self._reported = 0  # delivered count last reported to the actor
-        self._received = 0  # messages received from the actor in all
         self._acks: set[asyncio.Task[Any]] = set()
         # What a receiver holds counts against the capacity: fetching at most a
         # quarter of it at a time leaves senders room while it works.
@@ -175,12 +132,12 @@ class RayReceiver(RayEndpoint, Generic[T]):
         Such a message may have been delivered once already (at-least-once in
         that one case); see the "Failure semantics" guide.
         """
-        return self._cur_redelivered
+        return self._inbox.redelivered
 
     @property
     def delivered(self) -> int:
         """Messages this receiver has handed out (or skipped as invalid) so far."""
-        return self._done + self._pos
+        return self._inbox.delivered
 
     # ------------------------------------------------------------ receiving
 
@@ -200,16 +157,17 @@ class RayReceiver(RayEndpoint, Generic[T]):
                 type (it is skipped; call again for the following ones).
             ChannelLostError: messages were lost, or the channel actor died.
         """
-        pos = self._pos
-        items = self._items
-        if pos < len(items) and not self._bad and self._deferred is None and not self._closed:
-            self._pos = pos + 1
+        inbox = self._inbox
+        pos = inbox.pos
+        items = inbox.items
+        if pos < len(items) and not inbox.bad and inbox.deferred is None and not self._closed:
+            inbox.pos = pos + 1
             if self._link.starved:
                 self._report_soon()
             return cast(T, items[pos])
         while True:
             item = self._next_local()
-            if item is not _NOTHING:
+            if item is not NOTHING:
                 return cast(T, item)
             await self._refill(None)
 
@@ -232,7 +190,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
                 item = self._next_local()
             except ChannelClosedError as exc:
                 return Err(exc.to_struct())
-            if item is not _NOTHING:
+            if item is not NOTHING:
                 return Ok(cast(T, item))
             if polled:
                 return _EMPTY
@@ -267,32 +225,19 @@ class RayReceiver(RayEndpoint, Generic[T]):
         if timeout is not None and timeout < 0:
             raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
         first = self._next_local()
-        if first is _NOTHING:
+        if first is NOTHING:
             if timeout == 0:
                 await self._poll_now()
             elif not await self._refill(timeout):
                 return []
             first = self._next_local()
-            if first is _NOTHING:
+            if first is NOTHING:
                 return []
         out: list[T] = [cast(T, first)]
-        while len(out) < max_items:
-            items = self._items
-            pos = self._pos
-            if pos < len(items):
-                end = min(len(items), pos + max_items - len(out))
-                if self._bad:
-                    end = min([end, *(p for p in self._bad if p >= pos)])
-                    if end == pos:
-                        break
-                out.extend(items[pos:end])
-                self._pos = end
-            elif self._frames and self._deferred is None:
-                if not self._install(*self._frames.popleft()):
-                    break  # an error is due before the rest of the batch
-            else:
-                if not self._take_done_fetch():
-                    break
+        inbox = self._inbox
+        while not inbox.take(out, max_items):
+            if inbox.deferred is not None or inbox.bad or not self._take_done_fetch():
+                break
         if self._link.starved:
             self._report_soon()
         return out
@@ -325,10 +270,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
                 return
         # The actor kept everything it handed out: what was not delivered goes back.
         delivered = self.delivered
-        self._frames.clear()
-        self._items = []
-        self._pos = 0
-        self._bad = {}
+        self._inbox.clear()
         stats: ChannelStats | None = await call(
             link, link.actor.close_receiver.remote(self._id, delivered, self._stream), 0.0
         )
@@ -388,10 +330,11 @@ class RayReceiver(RayEndpoint, Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        pos = self._pos
-        items = self._items
-        if pos < len(items) and not self._bad and self._deferred is None and not self._closed:
-            self._pos = pos + 1
+        inbox = self._inbox
+        pos = inbox.pos
+        items = inbox.items
+        if pos < len(items) and not inbox.bad and inbox.deferred is None and not self._closed:
+            inbox.pos = pos + 1
             if self._link.starved:
                 self._report_soon()
             return cast(T, items[pos])
@@ -404,7 +347,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
         status = "closed" if self._closed else "open"
         return (
             f"<{type(self).__name__} {status} channel={self._link.channel_id!r} "
-            f"undelivered={len(self._items) - self._pos}>"
+            f"undelivered={self._inbox.undelivered}>"
         )
 
     # ------------------------------------------------------------ internals
@@ -459,31 +402,20 @@ class RayReceiver(RayEndpoint, Generic[T]):
             self._report_soon()  # more was delivered while that report was on its way
 
     def _next_local(self) -> object:
-        """Return the next locally available message, or ``_NOTHING``; raise what is due."""
+        """Return the next locally available message, or ``NOTHING``; raise what is due."""
         if self._closed:
             raise EndpointClosedError(RECEIVER_CLOSED)
+        inbox = self._inbox
         while True:
-            deferred = self._deferred
-            if deferred is not None:
-                self._deferred = None
-                raise deferred
-            pos = self._pos
-            if pos < len(self._items):
-                self._pos = pos + 1
-                if self._bad:
-                    error = self._bad.pop(pos, None)
-                    if error is not None:
-                        raise error
-                return self._items[pos]
-            if self._frames:
-                self._install(*self._frames.popleft())
-                continue
+            item = inbox.next()
+            if item is not NOTHING:
+                return item
             if self._take_done_fetch():
                 continue
-            if self._eof is not None:
+            if inbox.eof is not None:
                 self._report_soon()  # others wait at the end until this one's batch is acked
-                raise ChannelEndedError(self._eof)
-            return _NOTHING
+                raise ChannelEndedError(inbox.eof)
+            return NOTHING
 
     def _take_done_fetch(self) -> bool:
         """Accept the in-flight fetch's result if it already arrived; True if it brought frames."""
@@ -505,10 +437,10 @@ class RayReceiver(RayEndpoint, Generic[T]):
         while True:
             if self._closed:
                 raise EndpointClosedError(RECEIVER_CLOSED)
-            if self._eof is not None:
+            if self._inbox.eof is not None:
                 return True  # _next_local raises end of channel
             if link.lost is not None:
-                raise ChannelLostError(link.channel_id, link.lost + self._last_seen())
+                raise ChannelLostError(link.channel_id, link.lost + self._inbox.last_seen())
             self._drop_stale_fetch()
             fetch = self._fetch
             if fetch is None:
@@ -580,168 +512,21 @@ class RayReceiver(RayEndpoint, Generic[T]):
                         wait,
                         generation,
                         delivered,
-                        self._received,
+                        self._inbox.received,
                     ),
                     wait,
                 )
             except ChannelLostError as exc:
-                raise ChannelLostError(exc.channel, exc.detail + self._last_seen()) from exc
+                raise ChannelLostError(exc.channel, exc.detail + self._inbox.last_seen()) from exc
             if batch.status != "empty" or once or self._wake_gen > generation:
                 return batch
 
     def _accept(self, batch: FrameBatch) -> None:
-        status = batch.status
-        if status == "ok":
-            self._exclusive = batch.exclusive
-            skips = batch.skips or (0,) * len(batch.frames)
-            self._received += sum(batch.counts) - sum(skips)
-            marks = batch.redelivered or (False,) * len(batch.frames)
-            self._frames.extend(
-                zip(batch.frames, batch.streams, batch.counts, skips, marks, strict=True)
-            )
-            if not self._closed and self._eof is None and self._fetch is None:
+        if self._inbox.accept(batch):
+            if not self._closed and self._fetch is None:
                 self._fetch = self._start_fetch(once=False)  # keep one call in flight
-        elif status == "closed":
-            self._eof = batch.detail or ALL_SENDERS_CLOSED
-        elif status == "lost":
-            raise self._link.lose(f"{batch.detail}{self._last_seen()}")
-
-    def _install(
-        self, data: bytes, stream: int, count: int, skip: int = 0, redelivered: bool = False
-    ) -> bool:
-        """Decode one stored entry into the current batch; False if an error is now due.
-
-        Errors are deferred, not raised: the caller may hold messages to return first.
-        A producer's end marker (a ``WireError``) becomes its error; ``skip``
-        messages at the start were delivered before and are dropped.
-        """
-        self._cur_redelivered = redelivered
-        if not count and _is_marker(data):
-            self._done += len(self._items)
-            self._items, self._pos, self._bad, self._raws = [], 0, {}, None
-            self._deferred = self._marker_error(data)
-            return False
-        if skip:
-            return self._install_rest(data, stream, count, skip)
-        try:
-            messages = cast(
-                "list[DataMessage[list[Any]]]",
-                get_codec_pool().decode_frames(data, DataMessage[list[self._item_type]]),  # type: ignore[name-defined]
-            )
-        except KlawWireError:
-            self._install_slowly(data, stream, count)
-            return self._deferred is None and not self._bad
-        if len(messages) == 1:
-            items = messages[0].payload
-        else:
-            items = [value for message in messages for value in message.payload]
-        self._set_current(items, stream, messages[0].header.seq if messages else 0)
-        return self._deferred is None
-
-    def _install_rest(self, data: bytes, stream: int, count: int, skip: int) -> bool:
-        """Install a frame given back part-delivered: only its last ``count - skip`` messages."""
-        installed = self._install(data, stream, count)
-        self._done -= skip  # not handed to this receiver: its delivered count starts after them
-        self._pos = max(self._pos, skip)
-        return installed
-
-    def _marker_error(self, data: bytes) -> ChannelClosedError:
-        """The error a producer's end marker stands for."""
-        marker = get_codec_pool().decode_frames(data, WireError)[0]
-        details: dict[str, Any] = (
-            msgspec.msgpack.decode(marker.details, type=dict[str, Any] | None) or {}
-        )
-        producer = f"{int(details.get('producer', 0)):#x}"
-        channel = self._link.channel_id
-        if marker.code == PRODUCER_FAILED:
-            return ProducerFailedError(
-                channel,
-                producer,
-                str(details.get("error_type", "Exception")),
-                str(details.get("error_message", marker.message)),
-            )
-        return ProducerLostError(
-            channel, producer, int(details.get("delivered", 0)), (), marker.message or None
-        )
-
-    def _install_slowly(self, data: bytes, stream: int, count: int) -> None:
-        """Decode message by message: deliver the good ones, make the bad ones raise in turn."""
-        link = self._link
-        try:
-            messages = get_codec_pool().decode_frames(data, DataMessage[list[msgspec.Raw]])
-        except KlawWireError as exc:
-            seq = _peek_seq(data)
-            if seq >= 0:  # reported here, so not a gap for the sequence check
-                self._expected[stream] = max(self._expected.get(stream, 0), seq + count)
-            self._done += count  # skipped: it frees its room like delivered ones
-            self._deferred = InvalidMessageError(
-                link.channel_id,
-                seq,
-                f"a batch of {count} messages could not be decoded and was skipped: {exc}",
-            )
-            return
-        item_decoder = get_codec_pool().decoder_for(self._item_type)
-        items: list[Any] = []
-        raws: list[msgspec.Raw] = []
-        bad: dict[int, InvalidMessageError] = {}
-        for message in messages:
-            for index, raw in enumerate(message.payload):
-                raws.append(raw)
-                try:
-                    items.append(decode_with(item_decoder, raw))
-                except KlawWireError as exc:
-                    bad[len(items)] = InvalidMessageError(
-                        link.channel_id, message.header.seq + index, str(exc)
-                    )
-                    items.append(None)
-        self._set_current(items, stream, messages[0].header.seq if messages else 0)
-        self._bad = bad
-        self._raws = raws
-
-    def _set_current(self, items: list[Any], stream: int, seq: int) -> None:
-        self._done += len(self._items)  # the previous batch, delivered in full
-        self._items = items
-        self._pos = 0
-        self._bad = {}
-        self._raws = None
-        self._cur_stream = stream
-        self._cur_seq = seq
-        count = len(items)
-        expected = self._expected.get(stream, 0)
-        self._expected[stream] = max(expected, seq + count)
-        if not self._exclusive or seq == expected:
-            return
-        if seq > expected:
-            self._deferred = ChannelLostError(
-                self._link.channel_id,
-                f"messages {expected} to {seq - 1} of sender stream {stream:#x} were lost "
-                f"(the next one received is {seq})",
-            )
-        else:  # already delivered: skip the repeated part
-            self._pos = min(count, expected - seq)
-
-    def _last_seen(self) -> str:
-        if not self._expected:
-            return ""
-        seen = ", ".join(f"{stream:#x}: {seq - 1}" for stream, seq in self._expected.items())
-        return f"; last message seq received here per sender stream: {seen}"
-
-
-class _Nothing:
-    """Marker: no message is available locally."""
-
-    __slots__ = ()
-
-
-_NOTHING: Any = _Nothing()
-
-
-def _peek_seq(data: bytes) -> int:
-    """Best-effort sequence number of the first frame in ``data`` (-1 when unreadable)."""
-    try:
-        return peek_header(memoryview(data)[4:]).seq
-    except KlawWireError:
-        return -1
+        elif batch.status == "lost":
+            raise self._link.lose(f"{batch.detail}{self._inbox.last_seen()}")
 
 
 def _forget(task: asyncio.Task[Any] | None) -> None:
@@ -753,11 +538,3 @@ def _forget(task: asyncio.Task[Any] | None) -> None:
             task.exception()
     else:
         task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
-
-
-def _is_marker(data: bytes) -> bool:
-    """Whether ``data`` is a producer's end marker (a ``WireError`` frame)."""
-    try:
-        return peek_header(memoryview(data)[4:]).tag == MessageKind.ERROR
-    except KlawWireError:
-        return False
