@@ -168,3 +168,10 @@ class Producer:
             await self.sender.send(value)
         await self.sender.flush()
         return count
+
+
+def hold_cpus(seconds: float) -> None:
+    """Task body: occupy its CPUs for ``seconds``."""
+    import time
+
+    time.sleep(seconds)

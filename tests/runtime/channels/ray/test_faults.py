@@ -23,9 +23,11 @@ import pytest
 import ray
 from ray_messages import (
     Producer,
+    hold_cpus,
     receive_one_then_hang,
     send_then_fail,
     send_then_hang,
+    send_values,
     send_while_busy,
 )
 
@@ -228,4 +230,16 @@ async def test_busy_producer_is_not_declared_lost() -> None:
     got, error = await within(drain_until_error(rx))
     assert (got, error) == ([1, 2], None)
     assert await within(ref) == "ok"
+    await rx.close()
+
+
+async def test_producer_task_waiting_for_resources_is_not_declared_lost() -> None:
+    tx, rx = fast_lease()
+    blocker = ray.remote(hold_cpus).options(num_cpus=2).remote(3 * LEASE)  # holds every CPU
+    ref = ray.remote(send_values).options(num_cpus=1, max_retries=0).remote(tx.clone(), [4, 5])
+    await tx.close()  # the clone travels; this process beats for it until it speaks
+    got, error = await within(drain_until_error(rx))
+    assert (got, error) == ([4, 5], None)
+    assert await within(ref) == "ok"
+    await within(blocker)
     await rx.close()

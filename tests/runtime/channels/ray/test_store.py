@@ -255,3 +255,13 @@ def test_registration_after_the_end_is_refused() -> None:
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="capacity"):
         ChannelStore(CID, 0, lease_timeout=LEASE, now=0.0)
+
+
+def test_transit_beats_hold_a_moved_endpoint_until_its_copy_speaks() -> None:
+    store = make(None)
+    assert not store.renew(P1, 4.0, session=100, transit=True)  # the copy is on its way
+    assert store.expire(now=8.0) == [("producer", P2), ("receiver", R1), ("receiver", R2)]
+    assert store.producers[P1].status == "open"
+    assert not store.renew(P1, 8.5, session=200)  # the copy speaks itself
+    assert store.renew(P1, 9.0, session=100, transit=True)  # superseded: renews nothing
+    assert store.expire(now=13.6) == [("producer", P1)]

@@ -390,24 +390,38 @@ class RayChannelActor(Generic[T]):
         """
         self._check_frames(ack, (MessageKind.ACK,))
         envelope = get_codec_pool().decode_frames(ack, Ack)[0]
+        self._store.renew(reader_id, self._now(), session)
         if self._store.ack(reader_id, session, envelope.acked_seq, self._now()):
             self._changed()
 
-    async def heartbeat(self, beats: bytes) -> None:
+    async def heartbeat(self, beats: bytes) -> tuple[int, ...]:
         """Renew the leases of the endpoints named by ``Heartbeat`` frames.
 
         Args:
             beats: framed ``Heartbeat`` envelopes of this channel; each
-                ``sender_id`` is an endpoint id in decimal.
+                ``sender_id`` is ``"<endpoint id>/<session>"`` in decimal,
+                with ``"/transit"`` appended when another process beats for
+                an endpoint pickled away.
+
+        Returns:
+            The endpoint ids whose beating session is superseded (a moved
+            endpoint's new instance has spoken): the sender stops beating for them.
 
         Raises:
             MalformedHeader: a frame is not a ``Heartbeat`` of this channel.
         """
         self._check_frames(beats, (MessageKind.HEARTBEAT,))
         now = self._now()
+        superseded: list[int] = []
         for beat in get_codec_pool().decode_frames(beats, Heartbeat):
+            endpoint, _, rest = beat.sender_id.partition("/")
+            session, _, transit = rest.partition("/")
             with contextlib.suppress(ValueError):
-                self._store.renew(int(beat.sender_id), now)
+                endpoint_id = int(endpoint)
+                mark = int(session) if session else None
+                if self._store.renew(endpoint_id, now, mark, transit == "transit"):
+                    superseded.append(endpoint_id)
+        return tuple(superseded)
 
     async def wake_reader(self, reader_id: int, generation: int) -> None:
         """Make the reader's pending ``get_frames`` (issued before ``generation``) return now.
@@ -449,7 +463,7 @@ class RayChannelActor(Generic[T]):
         if self._lost:
             return PutAck("lost", detail=LOST_DETAIL)
         store = self._store
-        store.renew(sender_id, self._now())
+        store.renew(sender_id, self._now(), stream)
         if not store.is_open_sender(sender_id):
             return PutAck("closed", detail=SENDER_CLOSED)
         if count < 1:
@@ -518,6 +532,7 @@ class RayChannelActor(Generic[T]):
             end of channel or when this receiver is closed, ``"lost"`` after a restart.
         """
         store = self._store
+        store.renew(reader_id, self._now(), stream)
         if delivered >= 0 and store.ack(reader_id, stream, delivered, self._now()):
             self._changed()
         deadline = _deadline(timeout)

@@ -71,11 +71,11 @@ class RayEndpoint(ClosesOnExit):
         return self._closed
 
     @property
-    def lease_holder(self) -> tuple[Any, str, int] | None:
-        """``(actor, channel_id, id)`` while this endpoint holds a lease (for heartbeats)."""
+    def lease_holder(self) -> tuple[Any, str, str] | None:
+        """``(actor, channel_id, "id/session")`` while this endpoint holds a lease here."""
         if self._closed or self._moved or self._link.lost is not None:
             return None
-        return (self._link.actor, self._link.channel_id, self._id)
+        return (self._link.actor, self._link.channel_id, f"{self._id}/{self._stream}")
 
     def actor_died(self, detail: str) -> None:
         """Mark the channel lost for this process (called by the heartbeat thread).
@@ -88,6 +88,15 @@ class RayEndpoint(ClosesOnExit):
 
     def __reduce__(self) -> tuple[Any, ...]:
         check_portable(self._link.value_type)
+        if not self._moved and not self._closed and self._link.lost is None:
+            # Until the copy speaks (a Ray worker can take seconds to start, a
+            # task can wait for resources), this process beats for it.
+            liveness.in_transit(
+                self._link.actor,
+                self._link.channel_id,
+                f"{self._id}/{self._stream}",
+                self._link.options.transit_timeout,
+            )
         self._moved = True  # the copy takes over the id and the lease
         return (type(self), (self._link.ref, self._id))
 

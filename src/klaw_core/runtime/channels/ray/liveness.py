@@ -18,6 +18,7 @@ held weakly, so a dropped endpoint stops beating.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from typing import Any, Final, Protocol
 
@@ -27,7 +28,7 @@ from ray.exceptions import RayActorError
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.wire import Heartbeat
 
-__all__ = ["DEFAULT_HEARTBEAT_INTERVAL", "Beating", "heartbeats", "register"]
+__all__ = ["DEFAULT_HEARTBEAT_INTERVAL", "Beating", "heartbeats", "in_transit", "register"]
 
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
@@ -46,8 +47,8 @@ class Beating(Protocol):
     """
 
     @property
-    def lease_holder(self) -> tuple[Any, str, int] | None:
-        """``(actor, channel_id, endpoint_id)`` while the endpoint holds a lease, else ``None``."""
+    def lease_holder(self) -> tuple[Any, str, str] | None:
+        """``(actor, channel_id, "id/session")`` while the endpoint holds a lease, else ``None``."""
         ...
 
     def actor_died(self, detail: str) -> None:
@@ -68,31 +69,50 @@ class _Heartbeats:
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         self._pending: dict[str, Any] = {}  # channel id -> last heartbeat's ref
+        # (channel id, "id/session") -> (actor, beat until): endpoints pickled away
+        self._transit: dict[tuple[str, str], tuple[Any, float]] = {}
         self.interval = DEFAULT_HEARTBEAT_INTERVAL
 
     def register(self, endpoint: Beating, interval: float) -> None:
         with self._lock:
             self._endpoints.add(endpoint)
             self.interval = min(self.interval, interval)
+        self._start()
+
+    def _start(self) -> None:
+        with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="klaw-channel-heartbeats", daemon=True
                 )
                 self._thread.start()
 
+    def in_transit(self, actor: Any, channel_id: str, beater: str, timeout: float) -> None:
+        with self._lock:
+            self._transit[(channel_id, beater)] = (actor, time.monotonic() + timeout)
+        self._start()
+
     def beat_once(self) -> int:
         """Send one round of heartbeats now; return how many endpoints were renewed."""
+        now = time.monotonic()
         with self._lock:
             endpoints = list(self._endpoints)
+            transit = list(self._transit.items())
         by_channel: dict[str, tuple[Any, list[Heartbeat], list[Beating]]] = {}
         for endpoint in endpoints:
             holder = endpoint.lease_holder
             if holder is None:
                 continue
-            actor, channel_id, endpoint_id = holder
+            actor, channel_id, beater = holder
             entry = by_channel.setdefault(channel_id, (actor, [], []))
-            entry[1].append(Heartbeat.new(str(endpoint_id), channel_id=channel_id))
+            entry[1].append(Heartbeat.new(beater, channel_id=channel_id))
             entry[2].append(endpoint)
+        for (channel_id, beater), (actor, until) in transit:
+            if until < now:
+                self._forget_transit(channel_id, beater)
+                continue
+            entry = by_channel.setdefault(channel_id, (actor, [], []))
+            entry[1].append(Heartbeat.new(f"{beater}/transit", channel_id=channel_id))
         sent = 0
         codec = get_codec_pool()
         for channel_id, (actor, beats, owners) in by_channel.items():
@@ -119,12 +139,26 @@ class _Heartbeats:
             if not ready:
                 return None
             del self._pending[channel_id]
-            ray.get(ref, timeout=0)
+            superseded = ray.get(ref, timeout=0)
         except RayActorError as exc:
+            with self._lock:
+                for key in [k for k in self._transit if k[0] == channel_id]:
+                    del self._transit[key]
             return f"the channel actor died or is unreachable: {type(exc).__name__}"
         except Exception:  # the call failed for another reason: not a death
             return None
+        for endpoint_id in superseded or ():  # their copies speak for themselves now
+            prefix = f"{endpoint_id}/"
+            with self._lock:
+                for key in [
+                    k for k in self._transit if k[0] == channel_id and k[1].startswith(prefix)
+                ]:
+                    del self._transit[key]
         return None
+
+    def _forget_transit(self, channel_id: str, beater: str) -> None:
+        with self._lock:
+            self._transit.pop((channel_id, beater), None)
 
     def _run(self) -> None:
         while True:
@@ -158,3 +192,18 @@ def register(endpoint: Beating, interval: float) -> None:
         0
     """
     heartbeats.register(endpoint, interval)
+
+
+def in_transit(actor: Any, channel_id: str, beater: str, timeout: float) -> None:
+    """Beat for an endpoint pickled to another process until its copy speaks (or ``timeout``).
+
+    Args:
+        actor: the channel actor.
+        channel_id: the channel.
+        beater: ``"<endpoint id>/<session>"`` of the instance that moved.
+        timeout: seconds to keep beating at most.
+
+    Example:
+        >>> in_transit(None, "doc", "1/2", 0.0)  # expires at once: never beats
+    """
+    heartbeats.in_transit(actor, channel_id, beater, timeout)

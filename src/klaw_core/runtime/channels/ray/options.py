@@ -36,6 +36,9 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
             from an endpoint before declaring it lost.
         heartbeat_interval: seconds between heartbeats of an idle endpoint
             (sent from a background thread; keep it well under ``lease_timeout``).
+        transit_timeout: longest a pickled endpoint may take to reach its new
+            process (a Ray task waiting for resources, a worker starting)
+            while the process it left beats for it; after that, its lease runs.
 
     Example:
         >>> RayChannelOptions(batch_size=512).linger
@@ -51,6 +54,7 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
     lease_timeout: float = 5.0
     heartbeat_interval: float = 1.0
+    transit_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         for field in ("batch_size", "batch_bytes", "fetch_size", "max_frame_size"):

@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from klaw_core._wirecore import encode_frames
 from klaw_core.result import Err, Ok, Result
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.constants import (
@@ -50,17 +49,13 @@ from klaw_core.runtime.channels.ray.link import (
     closed_error,
     new_endpoint_id,
 )
+from klaw_core.runtime.channels.ray.outbox import Outbox
 from klaw_core.runtime.channels.ray.store import PRODUCER_FAILED
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import (
-    WIRE_SCHEMA_VERSION,
     ControlAction,
     ControlMessage,
-    DataMessage,
-    MessageKind,
     WireError,
-    WireHeader,
-    now_ms,
 )
 from klaw_core.runtime.errors import (
     ChannelClosed,
@@ -112,20 +107,15 @@ class RaySender(RayEndpoint, Generic[T]):
 
     __slots__ = (
         "__weakref__",
-        "_encoder",
         "_error",
-        "_inflight",
-        "_limit",
+        "_inflight_ref",
         "_linger",
         "_loop",
-        "_max_items",
-        "_next_seq",
-        "_pending",
+        "_outbox",
         "_pump",
         "_replies",
         "_space",
         "_space_loop",
-        "_stored_seq",
         "_waiting_room",
     )
 
@@ -133,10 +123,15 @@ class RaySender(RayEndpoint, Generic[T]):
         super().__init__(ref, sender_id)
         link = self._link
         capacity = ref.capacity
-        self._next_seq = 0
-        self._stored_seq = 0  # every seq below it is stored at the actor
-        self._inflight: tuple[bytes, int, Any] | None = None
-        self._pending: list[T] = []
+        opts = link.options
+        limit = opts.batch_size if capacity is None else min(opts.batch_size, capacity)
+        self._outbox: Outbox[T] = Outbox(
+            ref.channel_id,
+            limit=limit,
+            batch_bytes=opts.batch_bytes,
+            max_frame_size=opts.max_frame_size,
+        )
+        self._inflight_ref: Any = None  # the put in flight, kept across event loops
         self._pump: asyncio.Task[None] | None = None
         self._replies = 0
         self._waiting_room = False  # the batch in flight was refused for lack of room
@@ -145,10 +140,6 @@ class RaySender(RayEndpoint, Generic[T]):
         self._space: asyncio.Event | None = None
         self._space_loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
-        opts = link.options
-        self._limit = opts.batch_size if capacity is None else min(opts.batch_size, capacity)
-        self._max_items = self._limit
-        self._encoder = get_codec_pool().encoder
         link.senders.add(self)
 
     # ----------------------------------------------------------- properties
@@ -158,7 +149,7 @@ class RaySender(RayEndpoint, Generic[T]):
         """Values in the local batch, not yet handed to an actor call (0 once failed)."""
         if self._error is not None or self._closed:
             return 0
-        return len(self._pending)
+        return len(self._outbox.pending)
 
     # ------------------------------------------------------------- sending
 
@@ -179,10 +170,10 @@ class RaySender(RayEndpoint, Generic[T]):
                 dropped; raised once, by the next call).
         """
         link = self._link
-        pending = self._pending
+        pending = self._outbox.pending
         if (
             link.credit > 0
-            and len(pending) < self._max_items
+            and len(pending) < self._outbox.max_items
             and link.lost is None
             and not link.receivers_closed
             and not self._closed
@@ -194,16 +185,16 @@ class RaySender(RayEndpoint, Generic[T]):
             # or the linger timer is set: nothing to do.
             pump = self._pump
             if (pump is None or pump.done()) and (
-                self._linger is None or len(pending) >= self._max_items
+                self._linger is None or len(pending) >= self._outbox.max_items
             ):
                 self._kick()
             return
         while True:
             self._check()
-            if link.credit > 0 and len(self._pending) < self._max_items:
+            if link.credit > 0 and len(self._outbox.pending) < self._outbox.max_items:
                 break
             await self._make_room()
-        self._pending.append(value)
+        self._outbox.pending.append(value)
         link.credit -= 1
         self._kick()
 
@@ -242,7 +233,7 @@ class RaySender(RayEndpoint, Generic[T]):
                 return Err(exc.to_struct())
             if link.credit <= 0:
                 return Err(ChannelFull(link.capacity))
-        self._pending.append(value)
+        self._outbox.pending.append(value)
         link.credit -= 1
         self._kick()
         return _OK_NONE
@@ -269,12 +260,12 @@ class RaySender(RayEndpoint, Generic[T]):
         self._check()
         while start < total:
             self._check()
-            room = min(link.credit, self._max_items - len(self._pending))
+            room = min(link.credit, self._outbox.max_items - len(self._outbox.pending))
             if room <= 0:
                 await self._make_room()
                 continue
             stop = min(total, start + room)
-            self._pending.extend(items[start:stop])
+            self._outbox.pending.extend(items[start:stop])
             link.credit -= stop - start
             start = stop
             self._kick()
@@ -294,8 +285,8 @@ class RaySender(RayEndpoint, Generic[T]):
         link = self._link
         if link.lost is not None:
             raise self._lost_error()
-        if self._pending and link.receivers_closed:
-            self._pending.clear()  # nobody can ever receive them
+        if self._outbox.pending and link.receivers_closed:
+            self._outbox.pending.clear()  # nobody can ever receive them
             raise ReceiversClosedError(ALL_RECEIVERS_CLOSED)
 
     async def close(self, error: BaseException | None = None) -> None:
@@ -374,9 +365,7 @@ class RaySender(RayEndpoint, Generic[T]):
     def _lost_error(self) -> ChannelLostError:
         """The channel-lost error, naming the seqs this sender accepted and could not store."""
         link = self._link
-        last = self._next_seq + len(self._pending) - 1
-        lost = ((self._stored_seq, last),) if last >= self._stored_seq else ()
-        return ChannelLostError(link.channel_id, link.lost or LOST_DETAIL, lost)
+        return ChannelLostError(link.channel_id, link.lost or LOST_DETAIL, self._outbox.lost())
 
     def clone(self) -> Self:
         """Return a new, open sender on the same channel (registered with the actor).
@@ -422,7 +411,7 @@ class RaySender(RayEndpoint, Generic[T]):
         status = "closed" if self._closed else "open"
         return (
             f"<{type(self).__name__} {status} channel={self._link.channel_id!r} "
-            f"held={len(self._pending)}>"
+            f"held={len(self._outbox.pending)}>"
         )
 
     # ------------------------------------------------------------ internals
@@ -441,7 +430,7 @@ class RaySender(RayEndpoint, Generic[T]):
         """
         if self._loop is not loop:
             return
-        if (self._pending or self._inflight) and not self._pump_alive():
+        if (self._outbox.pending or self._outbox.in_flight) and not self._pump_alive():
             if self._error is not None or not self._link.usable:
                 return
             self._start_pump()
@@ -451,7 +440,7 @@ class RaySender(RayEndpoint, Generic[T]):
     async def drain(self) -> None:
         """Wait until the local batch is stored by the actor; never raises a stored error."""
         while True:
-            if (self._pending or self._inflight) and not self._pump_alive():
+            if (self._outbox.pending or self._outbox.in_flight) and not self._pump_alive():
                 if self._error is not None or not self._link.usable:
                     return
                 self._start_pump()
@@ -495,14 +484,14 @@ class RaySender(RayEndpoint, Generic[T]):
         """Make sure the local batch will leave: now if full, else after the linger."""
         if self._pump_alive():
             return
-        pending = len(self._pending)
+        pending = len(self._outbox.pending)
         if not pending:
             return
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a timer of a finished loop never fires
             self._linger = None
         linger = self._link.options.linger
-        if pending >= self._max_items or self._link.credit <= 0 or linger <= 0:
+        if pending >= self._outbox.max_items or self._link.credit <= 0 or linger <= 0:
             self._start_pump()
         elif self._linger is None:
             self._loop = loop
@@ -510,7 +499,7 @@ class RaySender(RayEndpoint, Generic[T]):
 
     def _on_linger(self) -> None:
         self._linger = None
-        if self._pending and self._pump is None and self._link.usable:
+        if self._outbox.pending and self._pump is None and self._link.usable:
             self._start_pump()
 
     def _cancel_linger(self) -> None:
@@ -551,7 +540,7 @@ class RaySender(RayEndpoint, Generic[T]):
 
     async def _make_room(self) -> None:
         """Wait until the batch has space and the channel has credit (or an error)."""
-        if self._pending and not self._pump_alive():
+        if self._outbox.pending and not self._pump_alive():
             self._start_pump()
         if self._pump is not None:
             event = self._event()
@@ -589,30 +578,27 @@ class RaySender(RayEndpoint, Generic[T]):
 
     async def _run_pump(self) -> None:
         try:
-            if self._inflight is not None:  # a call its event loop abandoned: its answer first
-                data, count, ref = self._inflight
-                await self._store(data, count, ref)
-            while self._pending and self._error is None:
-                batch = self._pending
-                self._pending = []
+            outbox = self._outbox
+            if outbox.in_flight is not None:  # a call its event loop abandoned: its answer first
+                await self._store(*outbox.in_flight, self._inflight_ref)
+            while outbox.pending and self._error is None:
+                data, count = outbox.take()
+                if outbox.error is not None and self._error is None:
+                    self._error, outbox.error = outbox.error, None
                 self._notify()
-                await self._deliver(batch)
+                if count:
+                    await self._store(data, count, None)
                 self._notify()
         except ChannelLostError:  # kept for the next call, naming what was accepted and lost
             self._error = self._lost_error()
-            self._pending.clear()
+            self._outbox.pending.clear()
         except Exception as exc:  # kept for the next send/flush/close to raise
             self._error = exc
-            self._pending.clear()
+            self._outbox.pending.clear()
         finally:
             self._pump = None
             self._set_waiting_room(False)
             self._notify()
-
-    async def _deliver(self, batch: list[T]) -> None:
-        data, count = self._encode(batch)
-        if count:
-            await self._store(data, count, None)
 
     async def _store(self, data: bytes, count: int, ref: Any) -> None:
         """Put one encoded batch until the actor stores it (``ref``: a call already made)."""
@@ -627,15 +613,14 @@ class RaySender(RayEndpoint, Generic[T]):
                 ref = put(data, count, self._id, self._stream, wait)
             # Kept until answered: if this loop ends meanwhile, the next pump
             # waits for this answer before sending more (one call in flight).
-            self._inflight = (data, count, ref)
+            self._inflight_ref = ref
             ack: PutAck = await call(link, ref, wait)
-            self._inflight = None
-            ref = None
+            self._inflight_ref = ref = None
             self._replies += 1
             if ack.status != "full":
                 self._set_waiting_room(False)
                 if ack.status == "ok":
-                    self._stored_seq = self._next_seq
+                    self._outbox.confirm()
                 self._room_from(ack)
                 self._notify()
                 return
@@ -643,49 +628,3 @@ class RaySender(RayEndpoint, Generic[T]):
             link.credit = 0
             self._notify()
             wait = link.options.poll_interval
-
-    def _encode(self, batch: list[T]) -> tuple[bytes, int]:
-        """Encode ``batch`` as frames; values that cannot be encoded are dropped and reported."""
-        frames: list[bytes] = []
-        counts: list[int] = []
-        self._encode_part(batch, frames, counts)
-        count = sum(counts)
-        if not frames:
-            return b"", 0
-        data = frames[0] if len(frames) == 1 else b"".join(frames)
-        per_message = max(1, len(data) // count)
-        self._max_items = max(1, min(self._limit, self._link.options.batch_bytes // per_message))
-        return data, count
-
-    def _encode_part(self, items: list[T], frames: list[bytes], counts: list[int]) -> None:
-        try:
-            frames.append(self._frame(items))
-        except (TypeError, ValueError, OverflowError) as exc:
-            if len(items) > 1:  # find the offending value(s) by halving
-                half = len(items) // 2
-                self._encode_part(items[:half], frames, counts)
-                self._encode_part(items[half:], frames, counts)
-                return
-            exc.add_note(
-                f"a value sent on channel {self._link.channel_id!r} could not be encoded "
-                "and was dropped; the values around it were sent"
-            )
-            if self._error is None:
-                self._error = exc
-            return
-        counts.append(len(items))
-        self._next_seq += len(items)
-
-    def _frame(self, items: list[T]) -> bytes:
-        header = WireHeader(
-            WIRE_SCHEMA_VERSION, MessageKind.DATA, self._link.channel_id, self._next_seq, now_ms()
-        )
-        # A fresh buffer: pooling one (BufferPool) measured no faster for ~1 MiB
-        # batches, and would keep that much memory per pooled buffer.
-        buffer = encode_frames(
-            self._encoder,
-            (DataMessage(header, items),),
-            None,
-            self._link.options.max_frame_size,
-        )
-        return bytes(buffer)

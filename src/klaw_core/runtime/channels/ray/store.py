@@ -217,6 +217,7 @@ class ChannelStore:
         self.senders_closed = False
         self.receivers_closed = False
         self.ever_fetched: set[int] = set()
+        self.seen: dict[int, set[int]] = {}  # endpoint id -> sessions that spoke themselves
         for sender_id in senders:
             self.add_sender(sender_id, now)
         for reader_id in receivers:
@@ -257,13 +258,31 @@ class ChannelStore:
             self.receivers[reader_id] = _Holding(info, now + self.lease_timeout)
         return True
 
-    def renew(self, endpoint_id: int, now: float) -> None:
+    def renew(
+        self, endpoint_id: int, now: float, session: int | None = None, transit: bool = False
+    ) -> bool:
         """Extend the lease of an endpoint that just showed it is alive.
+
+        An endpoint pickled to another process (moved) keeps its id and gets a
+        new session; until the new session shows up, the process it left beats
+        for it (it is in transit), and stops once told it was superseded.
 
         Args:
             endpoint_id: a sender or receiver id; unknown ids are ignored.
             now: the store clock.
+            session: the endpoint instance speaking, when known.
+            transit: the beat comes from the process ``session`` left, on its behalf.
+
+        Returns:
+            Whether a transit beat is superseded (another instance of the
+            endpoint has spoken itself); such a beat renews nothing.
         """
+        if session is not None:
+            seen = self.seen.setdefault(endpoint_id, set())
+            if not transit:
+                seen.add(session)
+            elif seen - {session}:
+                return True
         deadline = now + self.lease_timeout
         producer = self.producers.get(endpoint_id)
         if producer is not None:
@@ -271,6 +290,7 @@ class ChannelStore:
         holding = self.receivers.get(endpoint_id)
         if holding is not None:
             holding.deadline = deadline
+        return False
 
     def is_open_sender(self, sender_id: int) -> bool:
         """Whether ``sender_id`` is registered and still open.
