@@ -340,7 +340,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
             return cast(T, items[pos])
         try:
             return await self.recv()
-        except (ChannelEndedError, EndpointClosedError):
+        except ChannelEndedError:
             raise StopAsyncIteration from None
 
     def __repr__(self) -> str:

@@ -28,7 +28,8 @@ sender whose process dies stops heart-beating and is declared lost by lease.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -245,30 +246,47 @@ class RaySender(RayEndpoint, Generic[T]):
         batch space for, so a long input becomes a few large frames.
 
         Args:
-            values: the items; an iterable that is not a list or tuple is read
-                into a list first.
+            values: the items; an iterator or generator is read lazily, only
+                as fast as the channel has room (so an endless one works).
 
         Raises:
             ChannelClosedError: every receiver is closed, or this sender is.
                 Items before the first one that did not fit have been sent.
             ChannelLostError: the channel actor died or lost its buffer.
         """
-        items = values if isinstance(values, list | tuple) else list(values)
-        total = len(items)
-        start = 0
         link = self._link
+        outbox = self._outbox
         self._check()
-        while start < total:
+        if isinstance(values, list | tuple):
+            items: Sequence[T] = values
+            total = len(items)
+            start = 0
+            while start < total:
+                self._check()
+                room = min(link.credit, outbox.space())
+                if room <= 0:
+                    await self._make_room()
+                    continue
+                stop = min(total, start + room)
+                outbox.pending.extend(items[start:stop])
+                link.credit -= stop - start
+                start = stop
+                self._kick()
+            return
+        source = iter(values)  # lazy: read only as room frees up (an endless one works)
+        while True:
             self._check()
-            room = min(link.credit, self._outbox.max_items - len(self._outbox.pending))
+            room = min(link.credit, outbox.space())
             if room <= 0:
                 await self._make_room()
                 continue
-            stop = min(total, start + room)
-            self._outbox.pending.extend(items[start:stop])
-            link.credit -= stop - start
-            start = stop
+            before = len(outbox.pending)
+            outbox.pending.extend(itertools.islice(source, room))
+            taken = len(outbox.pending) - before
+            link.credit -= taken
             self._kick()
+            if taken < room:
+                return
 
     async def flush(self) -> None:
         """Send what the local batch holds and wait until the actor has stored it.
