@@ -752,6 +752,12 @@ async def test_async_for_over_a_receiver_closed_by_another_task_raises(
             seen.append(item)
 
     task = asyncio.create_task(iterate())
+
+    async def first_seen() -> None:  # a remote backend delivers after a round trip
+        while not seen:
+            await asyncio.sleep(0.005)
+
+    await within(first_seen())
     await asyncio.sleep(PAUSE)
     await rx.close()  # another task closes it; the sender is still open
     with pytest.raises(EndpointClosedError):

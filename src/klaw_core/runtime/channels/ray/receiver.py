@@ -92,7 +92,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
         ...             print(exc)
         ...         return [first] + [item async for item in rx]
         >>> asyncio.run(main())
-        channel 'ch-...': message seq 1 is invalid: Expected `int`, got `str`
+        channel 'ch-...': message seq 1 is invalid: ...Expected `int`, got `str`
         [1, 3]
     """
 
