@@ -254,23 +254,82 @@ def run_relay(ray: Any, items: int, frame_batch: int, capacity: int) -> float:
     return counted * frame_batch / (end - first)
 
 
+class Echo:
+    """A bare async actor: the floor of one Ray actor call's latency."""
+
+    async def echo(self, value: Any) -> Any:
+        return value
+
+
+def latency(ray: Any, samples: int, gap: float) -> dict[str, list[float]]:
+    """Seconds from sending one message to receiving it, under light load (one every ``gap`` s).
+
+    Three transports, sampled in turn: a klaw Ray channel (natural batching:
+    the message leaves at once), ``ray.util.queue.Queue`` (a ``get_async``
+    already waiting), and a bare async actor call (the round-trip floor).
+    """
+    import asyncio
+
+    from ray.util.queue import Queue
+
+    from klaw_core.runtime.channels import channel
+
+    async def measure() -> dict[str, list[float]]:
+        tx, rx = channel(1024, backend="ray", value_type=int)
+        queue = Queue(maxsize=1024, actor_options={"num_cpus": 0})
+        echo = ray.remote(Echo).options(num_cpus=0).remote()
+        await tx.send(-1)  # warm up every path (actor start, first calls)
+        await rx.recv()
+        await queue.put_async(-1)
+        await queue.get_async()
+        await echo.echo.remote(-1)
+        out: dict[str, list[float]] = {
+            "klaw channel": [],
+            "ray.util.queue.Queue": [],
+            "bare actor call": [],
+        }
+        for i in range(samples):
+            waiting = asyncio.ensure_future(rx.recv())
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await tx.send(i)
+            await waiting
+            out["klaw channel"].append(time.perf_counter() - start)
+            getting = asyncio.ensure_future(queue.get_async())
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await queue.put_async(i)
+            await getting
+            out["ray.util.queue.Queue"].append(time.perf_counter() - start)
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await echo.echo.remote(i)
+            out["bare actor call"].append(time.perf_counter() - start)
+        await tx.close()
+        await rx.close()
+        ray.kill(echo)
+        queue.shutdown()
+        return out
+
+    return asyncio.run(measure())
+
+
 def start_ray(ray: Any) -> float:
-    """Start the local Ray every benchmark uses; return the seconds it took.
+    """Start the local Ray every benchmark uses (klaw's one Ray start); return the seconds it took.
 
     2 CPUs, no dashboard, and the benchmarks directory on the workers'
     ``PYTHONPATH`` so that they can import this module (for :class:`Reading`).
     """
+    from klaw_core.runtime.channels.ray.connection import ensure_ray
+    from klaw_core.runtime.config import RayConfig
+
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     here = str(Path(__file__).resolve().parent)
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
     started = time.perf_counter()
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
+    ensure_ray(RayConfig(), num_cpus=2, runtime_env={"env_vars": {"PYTHONPATH": path}})
+    del ray
     return time.perf_counter() - started
 
 

@@ -63,6 +63,16 @@ def run(s: Settings, report: Report) -> None:
     # dies they would wait forever, so each run gets a deadline.
     deadline = 60 + SECONDS_PER_MILLION * brc.PRODUCERS * items / 1e6
     try:
+        lat = brc.latency(ray, 60 if s.quick else 200, 0.02)
+        rows = []
+        for name, values in lat.items():
+            q = statistics.quantiles(values, n=100)
+            rows.append([name, f"{statistics.median(values) * 1e3:.2f}", f"{q[98] * 1e3:.2f}"])
+        report.table(
+            "Ray: latency of one message under light load (one every 20 ms), ms",
+            ["transport", "p50", "p99"],
+            rows,
+        )
         for name, (run, n) in runs.items():  # warm-up
             with_deadline(run, min(n, 20_000), deadline, f"{name} (warm-up)")
         rates = rotate_rounds(

@@ -254,6 +254,8 @@ BOUNDS: dict[str, tuple[Any, Any, str]] = {
     "channels.timeout": (0, 86_400.5, "<= 86400.0"),
     "channels.batch_size": (100_000, 100_001, "<= 100000"),
     "channels.linger_ms": (0, -0.5, ">= 0.0"),
+    "channels.lease_timeout": (3600, 0, "> 0.0"),
+    "channels.heartbeat_interval": (0.5, 3600.5, "<= 3600.0"),
     "executor.max_workers": (1, 0, ">= 1"),
     "executor.shutdown_timeout": (86_400, -1, ">= 0.0"),
     "executor.task_timeout": (0.5, 86_401, "<= 86400.0"),
@@ -335,7 +337,7 @@ def test_every_problem_of_file_and_environment_is_reported_at_once(tmp_path: Pat
     assert error.message == f"invalid klaw configuration in {str(path)!r} (5 problems)"
     assert error.problems == (
         f"channels.linger: unknown key (file {path}); known keys of [channels]: "
-        "capacity, unbounded, timeout, batch_size, linger_ms",
+        "capacity, unbounded, timeout, batch_size, linger_ms, lease_timeout, heartbeat_interval",
         "ray.num_cpus = 'lots' (env KLAW_RAY_NUM_CPUS): expected int | None, got str",
         f"channels.capacity = 0 (file {path}): expected int >= 1",
         f"telemetry.trace_sample_rate = 2.0 (file {path}): expected float <= 1.0",
@@ -366,7 +368,7 @@ def test_config_error_pickles() -> None:
 CUSTOM = KlawConfig(
     ray=RayConfig(address="ray://head:10001", namespace="prod", num_cpus=8, max_restarts=-1),
     channels=ChannelDefaults(
-        capacity=256, unbounded=True, timeout=1.5, batch_size=128, linger_ms=0.0
+        capacity=256, unbounded=True, timeout=1.5, batch_size=128, linger_ms=1.0
     ),
     executor=ExecutorConfig(max_workers=4, shutdown_timeout=2.0, task_timeout=600.0),
     telemetry=TelemetryConfig(enabled=False, metrics_port=9100, trace_sample_rate=1.0),

@@ -106,6 +106,9 @@ _MetricsPort: TypeAlias = Annotated[
 _LingerMs: TypeAlias = Annotated[
     float, msgspec.Meta(ge=0.0, le=60_000.0, description="Milliseconds, 0 to 60000.")
 ]
+_LeaseSeconds: TypeAlias = Annotated[
+    float, msgspec.Meta(gt=0.0, le=3600.0, description="Seconds, above 0 up to 3600.")
+]
 
 
 class RayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -151,7 +154,12 @@ class ChannelDefaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
             ``ChannelTimeoutError``); ``None`` (the default) or ``0``: no deadline,
             as in anyio, trio and tokio.
         batch_size: messages a Ray sender packs into one actor call.
-        linger_ms: how long a Ray sender waits for a batch to fill before flushing.
+        linger_ms: how long a Ray sender waits for a batch to fill before
+            flushing; ``0`` (default) is natural batching: a batch leaves as
+            soon as the sender has no call in flight.
+        lease_timeout: seconds a Ray channel endpoint may stay silent (no
+            call, no heartbeat) before the channel declares it lost.
+        heartbeat_interval: seconds between heartbeats of an idle Ray endpoint.
 
     Example:
         >>> import msgspec
@@ -170,7 +178,16 @@ class ChannelDefaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, o
     unbounded: bool = False
     timeout: TimeoutSeconds | None = None
     batch_size: BatchSize = 16_384
-    linger_ms: _LingerMs = 2.0
+    linger_ms: _LingerMs = 0.0
+    lease_timeout: _LeaseSeconds = 5.0
+    heartbeat_interval: _LeaseSeconds = 1.0
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_interval >= self.lease_timeout:
+            raise ValueError(
+                f"channels.heartbeat_interval ({self.heartbeat_interval}) must be below "
+                f"channels.lease_timeout ({self.lease_timeout})"
+            )
 
 
 class ExecutorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):

@@ -101,7 +101,7 @@ T = TypeVar("T")
 Backend = Literal["local", "ray"]
 """The transports ``channel()`` knows."""
 
-_RAY_BACKEND = "klaw_core.runtime.channels.ray"
+_RAY_BACKEND = "klaw_core.runtime.channels.ray.factory"
 _RAY_FACTORY = "ray_channel"
 
 

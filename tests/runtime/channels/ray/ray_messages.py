@@ -88,6 +88,90 @@ def receive(receiver: Any, count: int) -> list[Any]:
 
 def send_as(actor: Any, channel_id: str, sender_id: int, value_type: Any, values: list[Any]) -> str:
     """Task body: build a sender on ``actor`` declaring ``value_type``, send ``values``, close."""
-    from klaw_core.runtime.channels.ray import RaySender
+    from klaw_core.runtime.channels.ray import ChannelRef, RaySender
 
-    return send_values(RaySender(actor, channel_id, sender_id, None, value_type), values)
+    ref = ChannelRef(actor, channel_id, capacity=None, value_type=value_type)
+    return send_values(RaySender(ref, sender_id), values)
+
+
+def send_then_hang(sender: Any, report: Any, count: int) -> None:
+    """Task body: report this process's pid, send ``count`` ints, then wait to be killed."""
+    import os
+
+    async def run() -> None:
+        await report.send((os.getpid(), count))
+        await report.flush()
+        for value in range(count):
+            await sender.send(value)
+        await sender.flush()
+        await asyncio.sleep(3600)
+
+    asyncio.run(run())
+
+
+def send_then_fail(sender: Any, count: int) -> str:
+    """Task body: send ``count`` ints inside ``async with``, then raise ValueError."""
+
+    async def run() -> None:
+        async with sender:
+            for value in range(count):
+                await sender.send(value)
+            raise ValueError(f"boom after {count}")
+
+    try:
+        asyncio.run(run())
+    except ValueError as exc:
+        return str(exc)
+    return "no error"
+
+
+def send_while_busy(sender: Any, blocked: float, busy: float) -> str:
+    """Task body: send, block the event loop, burn CPU, send again, close."""
+    import time
+
+    async def run() -> None:
+        async with sender:
+            await sender.send(1)
+            await sender.flush()
+            time.sleep(blocked)  # the event loop is blocked: only a thread can renew the lease
+            deadline = time.monotonic() + busy
+            spins = 0
+            while time.monotonic() < deadline:  # CPU-bound, holding the GIL between switches
+                spins += sum(range(1000))
+            await sender.send(2)
+
+    asyncio.run(run())
+    return "ok"
+
+
+def receive_one_then_hang(receiver: Any, report: Any) -> None:
+    """Task body: receive one message, report (pid, message), then wait to be killed."""
+    import os
+
+    async def run() -> None:
+        first = await receiver.recv()
+        await report.send((os.getpid(), first))
+        await report.flush()
+        await asyncio.sleep(3600)
+
+    asyncio.run(run())
+
+
+class Producer:
+    """An actor holding a sender: it sends on request and never closes."""
+
+    def __init__(self, sender: Any) -> None:
+        self.sender = sender
+
+    async def send(self, count: int) -> int:
+        for value in range(count):
+            await self.sender.send(value)
+        await self.sender.flush()
+        return count
+
+
+def hold_cpus(seconds: float) -> None:
+    """Task body: occupy its CPUs for ``seconds``."""
+    import time
+
+    time.sleep(seconds)

@@ -17,7 +17,6 @@ import pytest
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.actor import (
     RayChannelActor,
-    _ChannelActorState,
     _TypeValidator,
     type_name,
 )
@@ -27,7 +26,7 @@ from klaw_core.runtime.channels.ray.constants import (
     ReaderInfo,
 )
 from klaw_core.runtime.channels.stats import ChannelStats
-from klaw_core.runtime.channels.wire import ControlMessage, DataMessage
+from klaw_core.runtime.channels.wire import Ack, ControlMessage, DataMessage
 from klaw_core.runtime.errors import (
     MalformedHeader,
     TruncatedFrame,
@@ -43,6 +42,11 @@ def frame(items: list[Any], seq: int = 0, channel_id: str = CID, version: int = 
     """One batch frame, as a RaySender builds it."""
     message = DataMessage.new(items, channel_id=channel_id, seq=seq, version=version)
     return bytes(get_codec_pool().encode_frames([message]))
+
+
+def ack_frame(delivered: int, channel_id: str = CID) -> bytes:
+    """An ``Ack`` envelope carrying a receiver's delivered total."""
+    return bytes(get_codec_pool().encode_frames([Ack.new(delivered, channel_id=channel_id)]))
 
 
 def payloads(frames: tuple[bytes, ...]) -> list[Any]:
@@ -87,7 +91,7 @@ async def test_capacity_is_counted_in_messages_not_frames() -> None:
     # Fetched is not delivered: the ten still fill the channel ...
     assert (await actor.stats()).buffered == 10
     assert (await put(actor, [11])).status == "full"
-    await actor.ack(STREAM, 10)  # ... until the receiver reports them delivered.
+    await actor.ack(READER, STREAM, ack_frame(10))  # ... until the receiver reports them delivered.
     stats = await actor.stats()
     assert stats == ChannelStats(
         buffered=0, capacity=10, senders=1, receivers=1, sent=10, received=10, high_watermark=10
@@ -147,11 +151,11 @@ async def test_wait_room_reports_room_or_full() -> None:
     waiting = asyncio.create_task(actor.wait_room(None))
     await asyncio.sleep(0.01)
     await get(actor)
-    await actor.ack(STREAM, 2)
+    await actor.ack(READER, STREAM, ack_frame(2))
     assert (await asyncio.wait_for(waiting, WAIT)).room == 2
-    await actor.ack(STREAM, 1)  # acks only ever move forward ...
-    await actor.ack(STREAM, 5)  # ... and never past what was handed out
-    await actor.ack(STREAM + 9, 5)  # a stream that fetched nothing: ignored
+    await actor.ack(READER, STREAM, ack_frame(1))  # acks only ever move forward ...
+    await actor.ack(READER, STREAM, ack_frame(5))  # ... and never past what was handed out
+    await actor.ack(READER, STREAM + 9, ack_frame(5))  # a stream that fetched nothing: ignored
     assert (await actor.stats()).buffered == 0
 
 
@@ -253,21 +257,15 @@ async def test_closing_one_receiver_puts_its_frames_back_at_the_front() -> None:
     await put(actor, [5], seq=4)
     taken = await get(actor, max_messages=4)
     assert taken.counts == (2, 2)
-    await actor.ack(STREAM, 0)
-    stats = await actor.close_receiver(
-        READER, taken.frames, taken.streams, taken.counts, reader_stream=STREAM
-    )
+    await actor.ack(READER, STREAM, ack_frame(0))
+    stats = await actor.close_receiver(READER, 1, STREAM)  # delivered one of four
     assert stats is not None
-    assert (stats.buffered, stats.sent, stats.received) == (5, 5, 0)
+    assert (stats.buffered, stats.sent, stats.received) == (4, 5, 1)
     back = await actor.get_frames(other, STREAM + 1, 100, 0.0)
-    assert payloads(back.frames) == [1, 2, 3, 4, 5]
+    assert payloads(back.frames) == [1, 2, 3, 4, 5]  # whole frames ...
+    assert back.skips == (1, 0, 0)  # ... and how much of each was delivered
+    assert back.redelivered == (False, False, False)  # a clean close: not redelivered
     assert (await get(actor)).detail == "receiver is closed"
-
-
-async def test_close_receiver_needs_matching_lengths() -> None:
-    actor = make()
-    with pytest.raises(ValueError, match="same length"):
-        await actor.close_receiver(READER, (frame([1]),), (), (1,))
 
 
 async def test_wake_reader_ends_a_waiting_get_and_a_later_one() -> None:
@@ -333,7 +331,8 @@ async def test_object_and_frame_paths_share_one_buffer_in_order() -> None:
     batch = await get(actor)
     assert batch.streams == (STREAM, OBJECT_PATH_STREAM)
     messages = [get_codec_pool().decode_frames(f, DataMessage[list[int]])[0] for f in batch.frames]
-    assert [(m.header.seq, m.payload) for m in messages] == [(102, [3, 4, 5]), (0, [6, 7])]
+    assert [(m.header.seq, m.payload) for m in messages] == [(100, [1, 2, 3, 4, 5]), (0, [6, 7])]
+    assert batch.skips == (2, 0)  # the frame as stored, minus what was delivered
     assert not batch.exclusive  # an object-path get competes with frame receivers
 
 
@@ -400,10 +399,7 @@ async def test_metadata_describes_the_channel_and_omits_defaults() -> None:
     assert not await actor.is_lost()
 
 
-def test_state_is_gc_tracked_and_replies_are_not() -> None:
-    actor = make()
-    assert gc.is_tracked(actor._state)
-    assert isinstance(actor._state, _ChannelActorState)
+def test_replies_are_not_gc_tracked() -> None:
     assert not gc.is_tracked(ReaderInfo(1))
     assert not gc.is_tracked(ChannelMetadata("c"))
 

@@ -137,7 +137,7 @@ async def test_restarted_actor_fails_a_peer_process_that_never_saw_the_crash() -
     ray.kill(chan.actor, no_restart=False)
     await asyncio.sleep(0.5)
     # A task attaching a fresh endpoint to the restarted actor is told, too.
-    ref = ray.remote(send_values).remote(RaySender(*chan._link.endpoint_args(tx._id)), [1])
+    ref = ray.remote(send_values).remote(RaySender(chan.ref, tx._id), [1])
     assert await within(ref) == "ChannelLostError"
 
 

@@ -1,33 +1,29 @@
-"""The Ray actor that holds a channel's buffer: wire frames in, wire frames out.
+"""The Ray actor that holds a channel: it drives the channel's state machine.
 
 Why an actor holding *bytes*: a Ray channel must be reachable from any task or
 actor of the cluster, so its buffer lives in one async actor. The hot path
 (:meth:`RayChannelActor.put_frames` / :meth:`RayChannelActor.get_frames`) stores
 and hands out the batch frames that ``RaySender`` encodes, exactly as they
-arrived. The actor checks each frame's header by *peeking* (the wire core reads
-a few bytes: kind DATA, a known schema version, this channel's id) and never
-unpickles or decodes a user payload, so its cost per call does not grow with
-the messages in the batch, and type validation happens where it belongs: at
-the receiving boundary, with the receiver's typed decoder.
+arrived. The actor checks each frame's header by *peeking* (kind, schema
+version, channel id) and never decodes a user payload: type validation happens
+at the receiving boundary.
 
-Capacity is counted in *messages*, not frames: a batch frame of 4,096 messages
-takes 4,096 slots (the sender says how many messages its frame holds). A put
-that does not fit waits (backpressure) on an asyncio signal, in the actor, so a
-sender feels a full channel as a slow ``put_frames`` reply. Every wait is
-bounded by the caller's timeout; the endpoints poll with short timeouts so that
-a dead actor is noticed within seconds instead of never.
+Every rule (capacity, first-come-first-served admission, acknowledgements,
+leases, redelivery, end of channel) lives in the sans-IO
+:class:`~.store.ChannelStore`; this class only awaits: a put that does not fit
+waits on a signal until the store admits it, a get waits until there is
+something to hand out, and a background task expires leases on time. Control
+traffic arrives as the wire protocol's own envelopes: a ``ControlMessage``
+(close) or ``WireError`` (close with an error) in :meth:`close_sender`,
+``Heartbeat`` frames in :meth:`heartbeat`, an ``Ack`` in :meth:`ack`.
 
 The object path of FR-2.2 (:meth:`~RayChannelActor.put`, ``get``, ...) stores
-Python values that Ray pickled, validated with a cached ``msgspec.convert``
-when the channel has a ``value_type``. It shares the buffer with the frame path:
-frames are decoded for an object-path ``get`` and values encoded for a
-``get_frames``, so both kinds of endpoint can be mixed on one channel.
+Python values, validated with ``msgspec.convert`` when the channel has a
+``value_type``, as frames in the same buffer.
 
 After a crash with ``max_restarts`` Ray re-runs ``__init__``: the buffer and the
 registrations are gone. The new incarnation knows it was reconstructed and
-answers every call with status ``"lost"``, so endpoints raise
-``ChannelLostError`` instead of mistaking the empty actor for a clean end of
-channel.
+answers every call with status ``"lost"``.
 
 ``RayChannelActor`` is a plain, typed class; :func:`remote_actor_class` wraps it
 with ``ray.remote`` on first use, so importing this module starts nothing.
@@ -39,7 +35,6 @@ import asyncio
 import contextlib
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Generic, TypeVar, cast
@@ -50,7 +45,12 @@ import ray as _ray_module
 from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE, peek_header, split_frames
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.constants import (
+    ALL_RECEIVERS_CLOSED,
+    ALL_SENDERS_CLOSED,
+    LOST_DETAIL,
     OBJECT_PATH_STREAM,
+    RECEIVER_CLOSED,
+    SENDER_CLOSED,
     BatchResult,
     ChannelMetadata,
     FrameBatch,
@@ -59,48 +59,29 @@ from klaw_core.runtime.channels.ray.constants import (
     SingleResult,
     Status,
 )
-from klaw_core.runtime.channels.ray.link import (
-    ALL_RECEIVERS_CLOSED as _ALL_RECEIVERS_CLOSED,
-)
-from klaw_core.runtime.channels.ray.link import (
-    ALL_SENDERS_CLOSED as _ALL_SENDERS_CLOSED,
-)
-from klaw_core.runtime.channels.ray.link import LOST_DETAIL as _LOST_DETAIL
-from klaw_core.runtime.channels.ray.link import RECEIVER_CLOSED as _RECEIVER_CLOSED
-from klaw_core.runtime.channels.ray.link import SENDER_CLOSED as _SENDER_CLOSED
+from klaw_core.runtime.channels.ray.store import ChannelStore, Frame
 from klaw_core.runtime.channels.stats import ChannelStats
-from klaw_core.runtime.channels.wire import WIRE_SCHEMA_VERSION, DataMessage, MessageKind
+from klaw_core.runtime.channels.wire import (
+    WIRE_SCHEMA_VERSION,
+    Ack,
+    DataMessage,
+    Heartbeat,
+    MessageKind,
+)
 from klaw_core.runtime.errors import KlawWireError, MalformedHeader, UnknownSchemaVersion
 
-__all__ = [
-    "RayChannelActor",
-    "remote_actor_class",
-    "type_name",
-]
+__all__ = ["DEFAULT_LEASE_TIMEOUT", "RayChannelActor", "remote_actor_class", "type_name"]
 
 T = TypeVar("T")
 
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
 
-#: Pseudo receiver stream of object-path gets: it makes no frame receiver exclusive.
-_OBJECT_READER_STREAM: Final = -1
+DEFAULT_LEASE_TIMEOUT: Final = 5.0
+"""Seconds an endpoint may stay silent before the actor declares it lost."""
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _int_set() -> set[int]:
-    return set()
-
-
-def _int_dict() -> dict[int, int]:
-    return {}
-
-
-def _reader_dict() -> dict[int, ReaderInfo]:
-    return {}
+#: Pseudo receiver session of object-path gets: it makes no frame receiver exclusive.
+_OBJECT_READER_SESSION: Final = -1
 
 
 def type_name(tp: object) -> str | None:
@@ -125,42 +106,8 @@ def type_name(tp: object) -> str | None:
     return repr(tp)
 
 
-class _ChannelActorState(msgspec.Struct, gc=True):
-    """Mutable bookkeeping of one channel actor.
-
-    GC-tracked on purpose (FR-4.1): it is long-lived, mutated in place and holds
-    containers, so the collector must be able to see through it.
-    """
-
-    channel_id: str
-    capacity: int | None
-    value_type: Any = None
-    name: str | None = None
-    namespace: str | None = None
-    senders: set[int] = msgspec.field(default_factory=_int_set)
-    receivers: dict[int, ReaderInfo] = msgspec.field(default_factory=_reader_dict)
-    senders_closed: bool = False
-    receivers_closed: bool = False
-    created_at: datetime = msgspec.field(default_factory=_utcnow)
-    buffered: int = 0
-    high_watermark: int = 0
-    total_sent: int = 0
-    total_received: int = 0
-    object_seq: int = 0
-    reader_streams: set[int] = msgspec.field(default_factory=_int_set)
-    woken: dict[int, int] = msgspec.field(default_factory=_int_dict)
-    handed: dict[int, int] = msgspec.field(default_factory=_int_dict)
-    delivered: dict[int, int] = msgspec.field(default_factory=_int_dict)
-    outstanding: int = 0
-    lost: bool = False
-
-
 class _TypeValidator(Generic[T]):
     """Validate (and convert) object-path values against the channel's type.
-
-    ``msgspec.convert`` compiles nothing per call, but building the closure and
-    looking up the type once keeps the hot path to one call. Thread-safe: it
-    holds no mutable state.
 
     Example:
         >>> v = _TypeValidator(int)
@@ -194,21 +141,6 @@ class _TypeValidator(Generic[T]):
         except (msgspec.ValidationError, TypeError) as exc:
             return str(exc)
         return None
-
-
-class _Entry:
-    """One buffered batch: a stored frame (frame path) or Python values (object path)."""
-
-    __slots__ = ("count", "data", "seq", "stream", "values")
-
-    def __init__(
-        self, count: int, data: bytes | None, values: list[Any] | None, stream: int, seq: int
-    ) -> None:
-        self.count = count
-        self.data = data
-        self.values = values
-        self.stream = stream
-        self.seq = seq
 
 
 class _Signal:
@@ -266,14 +198,12 @@ def _reconstructed() -> bool:
 class RayChannelActor(Generic[T]):
     """A bounded (or unbounded) buffer of wire frames, shared through Ray.
 
-    ``T`` types the object path and documents the channel; the frame path moves
-    bytes and leaves validation to the receivers. Create it through
-    :func:`remote_actor_class` (the endpoints do); as a plain object it runs
-    in-process, which is how its unit tests drive it.
+    Create it through :func:`remote_actor_class` (the endpoints do); as a plain
+    object it runs in-process, which is how its unit tests drive it.
 
     Args:
         channel_id: the id every frame's header must carry.
-        capacity: most messages buffered at once; ``None`` for unbounded.
+        capacity: most messages held at once; ``None`` for unbounded.
         value_type: the item type (validates the object path).
         senders: ids of sender endpoints registered from the start.
         receivers: ids of receiver endpoints registered from the start.
@@ -281,6 +211,7 @@ class RayChannelActor(Generic[T]):
         namespace: the Ray namespace of a named channel.
         max_frame_size: largest frame accepted.
         wire_versions: schema versions accepted in headers.
+        lease_timeout: seconds an endpoint may stay silent before it is lost.
 
     Example:
         >>> import asyncio
@@ -301,52 +232,48 @@ class RayChannelActor(Generic[T]):
         namespace: str | None = None,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         wire_versions: tuple[int, ...] = (WIRE_SCHEMA_VERSION,),
+        lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
     ) -> None:
-        if capacity is not None and capacity < 1:
-            raise ValueError(f"capacity must be at least 1, got {capacity}")
-        self._state = _ChannelActorState(
+        self._store = ChannelStore(
+            channel_id,
+            capacity,
+            lease_timeout=lease_timeout,
+            now=time.monotonic(),
+            senders=senders,
+            receivers=receivers,
+        )
+        self._metadata = ChannelMetadata(
             channel_id=channel_id,
-            capacity=capacity,
-            value_type=value_type,
             name=name,
             namespace=namespace,
+            capacity=capacity,
+            value_type=type_name(value_type),
+            created_at=datetime.now(UTC),
+            wire_versions=tuple(sorted(wire_versions)),
         )
-        now = self._state.created_at
-        self._state.senders.update(senders)
-        for reader_id in receivers:
-            self._state.receivers[reader_id] = ReaderInfo(reader_id, registered_at=now)
-        self._state.lost = _reconstructed()
+        self._value_type = value_type
+        self._lost = _reconstructed()
         self._validator: _TypeValidator[T] = _TypeValidator(value_type)
         self._max_frame_size = max_frame_size
         self._wire_versions = frozenset(wire_versions)
-        self._buffer: deque[_Entry] = deque()
         self._readable = _Signal()
         self._writable = _Signal()
+        self._woken: dict[int, int] = {}
+        self._object_seq = 0
+        self._reaper: asyncio.Task[None] | None = None
         item_type: Any = Any if value_type is None else value_type
         self._frame_type: Any = DataMessage[list[item_type]]
 
     # ------------------------------------------------------------ registration
 
     async def metadata(self) -> ChannelMetadata:
-        """Return the channel's static description.
-
-        Answers even after a restart (lost), with the new incarnation's
-        creation time.
+        """Return the channel's static description (also after a restart).
 
         Returns:
             Id, name, namespace, capacity, the value type's name, creation time
             and the accepted wire versions.
         """
-        state = self._state
-        return ChannelMetadata(
-            channel_id=state.channel_id,
-            name=state.name,
-            namespace=state.namespace,
-            capacity=state.capacity,
-            value_type=type_name(state.value_type),
-            created_at=state.created_at,
-            wire_versions=tuple(sorted(self._wire_versions)),
-        )
+        return self._metadata
 
     async def value_type(self) -> type[T] | None:
         """Return the channel's item type (Ray pickles it for the caller).
@@ -354,171 +281,165 @@ class RayChannelActor(Generic[T]):
         Returns:
             The ``value_type`` the actor was created with; ``None`` when untyped.
         """
-        return cast("type[T] | None", self._state.value_type)
+        return self._value_type
 
     async def register_sender(self, sender_id: int) -> PutAck:
-        """Register a sender endpoint so that the channel stays open until it closes.
+        """Register a sender endpoint so that the channel stays open until it ends.
 
         Args:
-            sender_id: a fresh endpoint id (:func:`~.link.new_endpoint_id`);
-                registering an id twice counts it once.
+            sender_id: a fresh endpoint id; registering an id twice counts it once.
 
         Returns:
-            ``"ok"`` with the room left (``None`` when unbounded); ``"closed"``
-            once every sender has closed (the channel has ended and cannot be
-            reopened); ``"lost"`` after a restart.
+            ``"ok"`` with the room left; ``"closed"`` once every sender has ended
+            (the channel cannot be reopened); ``"lost"`` after a restart.
         """
-        state = self._state
-        if state.lost:
-            return PutAck("lost", detail=_LOST_DETAIL)
-        if state.senders_closed:
-            return PutAck("closed", detail=_ALL_SENDERS_CLOSED)
-        state.senders.add(sender_id)
-        return PutAck("ok", room=self._room())
+        if self._lost:
+            return PutAck("lost", detail=LOST_DETAIL)
+        if not self._store.add_sender(sender_id, self._now()):
+            return PutAck("closed", detail=ALL_SENDERS_CLOSED)
+        return PutAck("ok", room=self._store.room())
 
     async def register_receiver(self, reader_id: int, node_id: str | None = None) -> PutAck:
         """Register a receiver endpoint so that sends keep succeeding until it closes.
 
         Args:
-            reader_id: a fresh endpoint id (:func:`~.link.new_endpoint_id`);
-                registering it again resets its :class:`~.constants.ReaderInfo`.
-            node_id: the Ray node the receiver runs on, reported by
-                :meth:`reader_stats`.
+            reader_id: a fresh endpoint id.
+            node_id: the Ray node the receiver runs on, reported by :meth:`reader_stats`.
 
         Returns:
-            ``"ok"`` with the room left (``None`` when unbounded); ``"closed"``
-            once every receiver has closed (sends already fail for good);
-            ``"lost"`` after a restart.
+            ``"ok"`` with the room left; ``"closed"`` once every receiver has
+            closed; ``"lost"`` after a restart.
         """
-        state = self._state
-        if state.lost:
-            return PutAck("lost", detail=_LOST_DETAIL)
-        if state.receivers_closed:
-            return PutAck("closed", detail=_ALL_RECEIVERS_CLOSED)
-        state.receivers[reader_id] = ReaderInfo(reader_id, node_id, registered_at=_utcnow())
-        return PutAck("ok", room=self._room())
+        if self._lost:
+            return PutAck("lost", detail=LOST_DETAIL)
+        if not self._store.add_receiver(reader_id, self._now(), node_id):
+            return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
+        return PutAck("ok", room=self._store.room())
 
-    async def close_sender(self, sender_id: int) -> ChannelStats | None:
-        """Deregister a sender. The last one to close starts the end of channel.
+    async def close_sender(
+        self, sender_id: int, control: bytes | None = None
+    ) -> ChannelStats | None:
+        """End a sender: cleanly (a ``ControlMessage`` close, or no frame) or failed (a ``WireError``).
 
-        Receivers then get what is buffered, then ``"closed"``.
+        A ``WireError`` frame is kept in the buffer after the sender's messages:
+        the receiver that reaches it raises ``ProducerFailedError``. When the
+        last sender ends, receivers get end of channel once drained.
 
         Args:
             sender_id: the id given to :meth:`register_sender`; an unknown or
-                already closed id changes nothing.
-
-        Returns:
-            The channel's stats after the close, or ``None`` after a restart (lost).
-        """
-        state = self._state
-        if state.lost:
-            return None
-        state.senders.discard(sender_id)
-        if not state.senders and not state.senders_closed:
-            state.senders_closed = True
-            self._readable.notify()
-        return self._stats()
-
-    async def close_receiver(
-        self,
-        reader_id: int,
-        frames: tuple[bytes, ...] = (),
-        streams: tuple[int, ...] = (),
-        counts: tuple[int, ...] = (),
-        reader_stream: int | None = None,
-    ) -> ChannelStats | None:
-        """Deregister a receiver, putting back what it fetched and did not deliver.
-
-        ``frames`` (with their ``streams`` and message ``counts``) go back to the
-        front of the buffer, oldest first, so that nothing buffered is lost when
-        one of several receivers closes. Whatever else ``reader_stream`` fetched
-        was delivered. When the last receiver closes, every waiting and later put
-        fails with ``"closed"``.
-
-        Args:
-            reader_id: the id given to :meth:`register_receiver`.
-            frames: fetched frames the receiver did not deliver, oldest first,
-                as :meth:`get_frames` handed them out (or re-encoded).
-            streams: the sending stream of each frame.
-            counts: the number of messages in each frame.
-            reader_stream: the stream the receiver fetched with; ``None`` if it
-                never fetched.
+                ended id changes nothing.
+            control: one framed ``ControlMessage`` (action ``close``) or
+                ``WireError`` envelope of this channel.
 
         Returns:
             The channel's stats after the close, or ``None`` after a restart (lost).
 
         Raises:
-            ValueError: ``frames``, ``streams`` and ``counts`` differ in length.
+            MalformedHeader: ``control`` is not a close or error envelope of this channel.
         """
-        state = self._state
-        if state.lost:
+        if self._lost:
             return None
-        if not len(frames) == len(streams) == len(counts):
-            raise ValueError("frames, streams and counts must have the same length")
-        state.receivers.pop(reader_id, None)
-        state.woken.pop(reader_id, None)
-        if reader_stream is not None:
-            held = state.handed.pop(reader_stream, 0) - state.delivered.pop(reader_stream, 0)
-            state.outstanding -= held
-            self._writable.notify()
-        returned = sum(counts)
-        for data, stream, count in zip(
-            reversed(frames), reversed(streams), reversed(counts), strict=True
-        ):
-            self._buffer.appendleft(_Entry(count, data, None, stream, 0))
-        state.buffered += returned
-        state.total_received -= returned
-        if not state.receivers and not state.receivers_closed:
-            state.receivers_closed = True
-            self._writable.notify()
-        self._readable.notify()
-        return self._stats()
+        marker: bytes | None = None
+        if control is not None:
+            kind = self._check_frames(control, (MessageKind.CONTROL, MessageKind.ERROR))
+            marker = control if kind == MessageKind.ERROR else None
+        self._store.close_sender(sender_id, marker)
+        self._changed()
+        return self._store.stats()
 
-    async def ack(self, stream: int, delivered: int) -> None:
-        """Record that receiver ``stream`` has delivered ``delivered`` messages in all.
+    async def close_receiver(
+        self, reader_id: int, delivered: int | None = None, session: int | None = None
+    ) -> ChannelStats | None:
+        """Deregister a receiver; what it holds beyond ``delivered`` goes back to the channel.
 
-        Messages a receiver fetched count against the capacity until it reports
-        them delivered (with this call or with its next ``get_frames``), so a
-        prefetching receiver never makes the channel hold more than its capacity.
-        Reporting frees that room and wakes waiting puts.
+        The given-back frames go to the front of the buffer, oldest first, so
+        nothing is lost when one of several receivers closes. When the last
+        receiver closes, every waiting and later put fails with ``"closed"``.
 
         Args:
-            stream: the receiving stream, as passed to :meth:`get_frames`; an
-                unknown stream is ignored.
-            delivered: a running total, not an increment; a value at or below
-                the last one reported changes nothing, and it is capped at what
-                the stream was handed.
+            reader_id: the id given to :meth:`register_receiver`.
+            delivered: its delivered total (``None``: it never fetched).
+            session: the receiver instance that fetched; ignored when it is not
+                the current one.
+
+        Returns:
+            The channel's stats after the close, or ``None`` after a restart (lost).
         """
-        self._delivered(stream, delivered)
+        if self._lost:
+            return None
+        store = self._store
+        holding = store.receivers.get(reader_id)
+        if holding is not None and session is not None and holding.session != session:
+            delivered = None
+        store.close_receiver(reader_id, delivered)
+        self._woken.pop(reader_id, None)
+        self._changed()
+        return store.stats()
+
+    async def ack(self, reader_id: int, session: int, ack: bytes) -> None:
+        """Record a receiver's delivered total, carried by an ``Ack`` envelope.
+
+        Args:
+            reader_id: the receiver.
+            session: its instance, as passed to :meth:`get_frames`.
+            ack: one framed ``Ack`` whose ``acked_seq`` is the running total of
+                messages delivered (only moves forward).
+
+        Raises:
+            MalformedHeader: ``ack`` is not an ``Ack`` of this channel.
+        """
+        self._check_frames(ack, (MessageKind.ACK,))
+        envelope = get_codec_pool().decode_frames(ack, Ack)[0]
+        self._store.renew(reader_id, self._now(), session)
+        if self._store.ack(reader_id, session, envelope.acked_seq, self._now()):
+            self._changed()
+
+    async def heartbeat(self, beats: bytes) -> tuple[int, ...]:
+        """Renew the leases of the endpoints named by ``Heartbeat`` frames.
+
+        Args:
+            beats: framed ``Heartbeat`` envelopes of this channel; each
+                ``sender_id`` is ``"<endpoint id>/<session>"`` in decimal,
+                with ``"/transit"`` appended when another process beats for
+                an endpoint pickled away.
+
+        Returns:
+            The endpoint ids whose beating session is superseded (a moved
+            endpoint's new instance has spoken): the sender stops beating for them.
+
+        Raises:
+            MalformedHeader: a frame is not a ``Heartbeat`` of this channel.
+        """
+        self._check_frames(beats, (MessageKind.HEARTBEAT,))
+        now = self._now()
+        superseded: list[int] = []
+        for beat in get_codec_pool().decode_frames(beats, Heartbeat):
+            endpoint, _, rest = beat.sender_id.partition("/")
+            session, _, transit = rest.partition("/")
+            with contextlib.suppress(ValueError):
+                endpoint_id = int(endpoint)
+                mark = int(session) if session else None
+                if self._store.renew(endpoint_id, now, mark, transit == "transit"):
+                    superseded.append(endpoint_id)
+        return tuple(superseded)
 
     async def wake_reader(self, reader_id: int, generation: int) -> None:
         """Make the reader's pending ``get_frames`` (issued before ``generation``) return now.
 
-        The pending call returns at once (``"empty"``, unless something was
-        buffered meanwhile): a receiver closing, or polling in ``try_recv``,
-        does not wait out the ``poll_interval`` of its prefetch.
-
         Args:
             reader_id: the receiver whose fetch to interrupt.
-            generation: interrupts calls made with a lower ``generation``; a
-                value at or below an earlier wake changes nothing.
+            generation: interrupts calls made with a lower ``generation``.
         """
-        woken = self._state.woken
-        if generation > woken.get(reader_id, 0):
-            woken[reader_id] = generation
+        if generation > self._woken.get(reader_id, 0):
+            self._woken[reader_id] = generation
             self._readable.notify()
 
     # -------------------------------------------------------------- frame path
 
     async def put_frames(
-        self,
-        data: bytes,
-        count: int,
-        sender_id: int,
-        stream: int,
-        timeout: float | None = None,
+        self, data: bytes, count: int, sender_id: int, stream: int, timeout: float | None = None
     ) -> PutAck:
-        """Store one framed batch of ``count`` messages, waiting for room.
+        """Store one framed batch of ``count`` messages, waiting for room in arrival order.
 
         Args:
             data: one or more length-prefixed ``DataMessage`` frames.
@@ -526,12 +447,12 @@ class RayChannelActor(Generic[T]):
             sender_id: the registered sender storing them.
             stream: the sending stream (for per-sender sequence checks).
             timeout: seconds to wait for room; ``None`` waits indefinitely,
-                ``0`` does not wait.
+                ``0`` does not wait. A put that gets ``"full"`` keeps its place
+                in line for its retry (same stream and first seq).
 
         Returns:
-            ``"ok"`` with the room left, ``"full"`` (nothing stored) when no room
-            came within ``timeout``, ``"closed"`` when every receiver (or this
-            sender) is closed, ``"lost"`` after a restart.
+            ``"ok"`` with the room left, ``"full"`` (nothing stored), ``"closed"``
+            when every receiver (or this sender) is closed, ``"lost"`` after a restart.
 
         Raises:
             MalformedHeader: a frame is not a DATA envelope of this channel.
@@ -539,36 +460,48 @@ class RayChannelActor(Generic[T]):
             TruncatedFrame, FrameTooLarge: ``data`` is not a whole batch of frames.
             ValueError: ``count`` is less than 1.
         """
-        state = self._state
-        if state.lost:
-            return PutAck("lost", detail=_LOST_DETAIL)
-        if sender_id not in state.senders:
-            return PutAck("closed", detail=_SENDER_CLOSED)
+        if self._lost:
+            return PutAck("lost", detail=LOST_DETAIL)
+        store = self._store
+        store.renew(sender_id, self._now(), stream)
+        if not store.is_open_sender(sender_id):
+            return PutAck("closed", detail=SENDER_CLOSED)
         if count < 1:
             raise ValueError(f"a batch holds at least 1 message, got {count}")
-        self._check_frames(data)
-        refusal = await self._wait_for_room(count, _deadline(timeout))
+        seq = self._check_frames(data, (MessageKind.DATA,), seq=True)
+        refusal = await self._admit(sender_id, (stream, seq), count, _deadline(timeout))
         if refusal is not None:
             return refusal
-        if sender_id not in state.senders:  # closed while waiting
-            return PutAck("closed", detail=_SENDER_CLOSED)
-        self._append(_Entry(count, data, None, stream, 0))
-        return PutAck("ok", room=self._room())
+        store.store(
+            Frame(data, producer=sender_id, stream=stream, seq=seq, count=count), self._now()
+        )
+        self._readable.notify()
+        return PutAck("ok", room=store.room())
 
     async def wait_room(self, timeout: float | None = None) -> PutAck:
         """Wait until at least one message fits; report the room (``"full"`` on timeout).
 
         Args:
-            timeout: seconds to wait; ``None`` waits indefinitely, ``0`` only
-                reports.
+            timeout: seconds to wait; ``None`` waits indefinitely, ``0`` only reports.
 
         Returns:
-            ``"ok"`` with the room left (``None`` when unbounded), ``"full"``
-            with ``room=0`` when ``timeout`` elapsed first, ``"closed"`` when
-            every receiver is closed, ``"lost"`` after a restart.
+            ``"ok"`` with the room left, ``"full"`` with ``room=0``, ``"closed"``
+            when every receiver is closed, ``"lost"`` after a restart.
         """
-        refusal = await self._wait_for_room(1, _deadline(timeout))
-        return refusal if refusal is not None else PutAck("ok", room=self._room())
+        deadline = _deadline(timeout)
+        store = self._store
+        while True:
+            if self._lost:
+                return PutAck("lost", detail=LOST_DETAIL)
+            if store.receivers_closed:
+                return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
+            room = store.room()
+            if room is None or (room > 0 and not store.waiting):
+                return PutAck("ok", room=room)
+            remaining = _remaining(deadline)
+            if remaining == 0.0:
+                return PutAck("full", room=0)
+            await self._writable.wait(remaining)
 
     async def get_frames(
         self,
@@ -578,68 +511,58 @@ class RayChannelActor(Generic[T]):
         timeout: float | None = None,
         generation: int = 0,
         delivered: int = -1,
+        received: int = -1,
     ) -> FrameBatch:
-        """Hand out whole stored batches, oldest first, up to ``max_messages``.
-
-        Always returns at least one batch when any is buffered, even one larger
-        than ``max_messages`` (a frame is never split). Waits up to ``timeout``
-        for the first one.
+        """Hand out whole stored frames, oldest first, up to ``max_messages`` (at least one).
 
         Args:
             reader_id: the registered receiver asking.
-            stream: the receiving stream (a pickled endpoint gets a new one).
-            max_messages: stop adding batches once this many messages are taken.
+            stream: the receiver instance (its session; a pickled endpoint gets a new one).
+            max_messages: stop adding frames once this many messages are taken.
             timeout: seconds to wait when empty; ``None`` waits indefinitely.
             generation: return ``"empty"`` early once :meth:`wake_reader` was
                 called for this reader with a higher generation.
-            delivered: messages this stream has delivered in all, as for
+            delivered: messages this session has delivered in all, as for
                 :meth:`ack` (``-1``: no news).
+            received: messages this session received from earlier calls
+                (``-1``: unknown); what was handed beyond it is handed again.
 
         Returns:
             ``"ok"`` with frames, ``"empty"`` (timeout or woken), ``"closed"`` at
-            end of channel or when this receiver is closed, ``"lost"`` after a
-            restart.
+            end of channel or when this receiver is closed, ``"lost"`` after a restart.
         """
-        state = self._state
-        if delivered >= 0:
-            self._delivered(stream, delivered)
+        store = self._store
+        store.renew(reader_id, self._now(), stream)
+        if delivered >= 0 and store.ack(reader_id, stream, delivered, self._now()):
+            self._changed()
         deadline = _deadline(timeout)
         while True:
-            if state.lost:
-                return FrameBatch("lost", detail=_LOST_DETAIL)
-            if reader_id not in state.receivers:
-                return FrameBatch("closed", detail=_RECEIVER_CLOSED)
-            if self._buffer:
+            if self._lost:
+                return FrameBatch("lost", detail=LOST_DETAIL)
+            if reader_id not in store.receivers:
+                return FrameBatch("closed", detail=RECEIVER_CLOSED)
+            taken = store.take(
+                reader_id, stream, max_messages, self._now(), received if received >= 0 else None
+            )
+            if taken:
                 break
-            if state.senders_closed:
-                return FrameBatch("closed", detail=_ALL_SENDERS_CLOSED)
-            if state.woken.get(reader_id, 0) > generation:
+            if store.ended_for(reader_id):
+                return FrameBatch("closed", detail=ALL_SENDERS_CLOSED)
+            if self._woken.get(reader_id, 0) > generation:
                 return FrameBatch("empty")
             remaining = _remaining(deadline)
             if remaining == 0.0:
                 return FrameBatch("empty")
             await self._readable.wait(remaining)
-        state.reader_streams.add(stream)
-        frames: list[bytes] = []
-        streams: list[int] = []
-        counts: list[int] = []
-        taken = 0
-        buffer = self._buffer
-        while buffer and (taken == 0 or taken + buffer[0].count <= max_messages):
-            entry = buffer.popleft()
-            frames.append(entry.data if entry.data is not None else self._encode_entry(entry))
-            streams.append(entry.stream)
-            counts.append(entry.count)
-            taken += entry.count
-        self._taken(taken, reader_id)
-        state.handed[stream] = state.handed.get(stream, 0) + taken
-        state.outstanding += taken
+        self._writable.notify()  # a given-back frame taken again may unblock nothing; cheap
         return FrameBatch(
             "ok",
-            tuple(frames),
-            tuple(streams),
-            tuple(counts),
-            exclusive=len(state.reader_streams) == 1,
+            tuple(f.data if f.data is not None else self._encode_values(f) for f in taken),
+            tuple(f.stream for f in taken),
+            tuple(f.count for f in taken),
+            tuple(f.skip for f in taken),
+            tuple(f.redelivered for f in taken),
+            exclusive=len(store.ever_fetched) == 1,
         )
 
     # ------------------------------------------------------------- object path
@@ -648,15 +571,11 @@ class RayChannelActor(Generic[T]):
         """Store one value (validated against the channel's type), waiting for room.
 
         Args:
-            item: the value; it is converted to the channel's type with
-                ``msgspec.convert`` (``from_attributes=True``) and stored as
-                converted.
-            timeout: seconds to wait for room; ``None`` waits indefinitely,
-                ``0`` does not wait.
+            item: the value, converted to the channel's type with ``msgspec.convert``.
+            timeout: seconds to wait for room; ``None`` waits indefinitely, ``0`` does not.
 
         Returns:
-            ``"ok"``, ``"full"`` (timeout), ``"closed"``, ``"invalid"`` (wrong
-            type; nothing stored) or ``"lost"``.
+            ``"ok"``, ``"full"``, ``"closed"``, ``"invalid"`` or ``"lost"``.
         """
         return (await self.put_batch((item,), timeout)).status
 
@@ -667,43 +586,49 @@ class RayChannelActor(Generic[T]):
             item: the value, validated as for :meth:`put`.
 
         Returns:
-            The status, as for :meth:`put`; ``"full"`` instead of waiting.
+            The status, as for :meth:`put`.
         """
         return await self.put(item, 0)
 
     async def put_batch(self, items: tuple[T, ...], timeout: float | None = None) -> BatchResult[T]:
         """Store all of ``items`` or none of them (validated first, then one wait for room).
 
-        A batch larger than the capacity is admitted once the channel is empty,
-        or it could never be stored.
-
         Args:
-            items: the values, in order; each one validated as for :meth:`put`.
-            timeout: seconds to wait for room for all of them; ``None`` waits
-                indefinitely, ``0`` does not wait.
+            items: the values, in order.
+            timeout: seconds to wait for room for all of them.
 
         Returns:
-            A result without items: ``"ok"`` (all stored; also for no items),
-            ``"full"`` (no room within ``timeout``), ``"invalid"`` (``detail``
-            says which value failed and why), ``"closed"`` or ``"lost"``.
-            Nothing is stored unless the status is ``"ok"``.
+            ``"ok"`` (also for no items), ``"full"``, ``"invalid"`` (``detail``
+            says why), ``"closed"`` or ``"lost"``; nothing is stored unless ``"ok"``.
         """
-        state = self._state
-        if state.lost:
-            return BatchResult("lost", detail=_LOST_DETAIL)
-        if state.receivers_closed:
-            return BatchResult("closed", detail=_ALL_RECEIVERS_CLOSED)
+        if self._lost:
+            return BatchResult("lost", detail=LOST_DETAIL)
+        store = self._store
+        if store.receivers_closed:
+            return BatchResult("closed", detail=ALL_RECEIVERS_CLOSED)
         if not items:
             return BatchResult("ok")
         try:
             values = [self._validator.convert(item) for item in items]
         except (msgspec.ValidationError, TypeError) as exc:
             return BatchResult("invalid", detail=str(exc))
-        refusal = await self._wait_for_room(len(values), _deadline(timeout))
+        seq = self._object_seq
+        self._object_seq += len(values)
+        refusal = await self._admit(
+            None, (OBJECT_PATH_STREAM, seq), len(values), _deadline(timeout)
+        )
         if refusal is not None:
             return BatchResult(refusal.status, detail=refusal.detail)
-        self._append(_Entry(len(values), None, values, OBJECT_PATH_STREAM, state.object_seq))
-        state.object_seq += len(values)
+        frame = Frame(
+            None,
+            producer=OBJECT_PATH_STREAM,
+            stream=OBJECT_PATH_STREAM,
+            seq=seq,
+            count=len(values),
+            values=values,
+        )
+        store.store(frame, self._now())
+        self._readable.notify()
         return BatchResult("ok")
 
     async def get(
@@ -712,15 +637,11 @@ class RayChannelActor(Generic[T]):
         """Take the oldest value, waiting up to ``timeout`` when empty.
 
         Args:
-            timeout: seconds to wait for a value; ``None`` waits indefinitely,
-                ``0`` does not wait.
-            reader_id: the registered receiver asking, credited in
-                :meth:`reader_stats`; ``None`` for an anonymous caller.
+            timeout: seconds to wait; ``None`` waits indefinitely, ``0`` does not wait.
+            reader_id: the registered receiver asking, credited in :meth:`reader_stats`.
 
         Returns:
-            ``"ok"`` with the value, ``"empty"`` (timeout), ``"closed"`` (end of
-            channel), ``"invalid"`` (the next stored frame does not match the
-            type and was dropped) or ``"lost"``.
+            ``"ok"`` with the value, or the status of :meth:`get_batch`.
         """
         batch = await self.get_batch(1, timeout, reader_id)
         if batch.status != "ok":
@@ -734,7 +655,7 @@ class RayChannelActor(Generic[T]):
             reader_id: as for :meth:`get`.
 
         Returns:
-            The result, as for :meth:`get`; ``"empty"`` instead of waiting.
+            The result, as for :meth:`get`.
         """
         return await self.get(0, reader_id)
 
@@ -743,184 +664,147 @@ class RayChannelActor(Generic[T]):
     ) -> BatchResult[T]:
         """Take up to ``max_items`` values, waiting up to ``timeout`` for the first.
 
-        Stored frames are decoded here (object-path callers get Python values);
-        a frame whose payload does not match the type is dropped and reported as
-        ``"invalid"``. Unlike :meth:`get_frames`, a stored batch is split when it
-        holds more than is asked for.
+        Stored frames are decoded here; a frame whose payload does not match
+        the type is dropped and reported as ``"invalid"``.
 
         Args:
             max_items: the most values to return, at least 1.
-            timeout: seconds to wait for the first value; ``None`` waits
-                indefinitely, ``0`` does not wait.
-            reader_id: as for :meth:`get`.
+            timeout: seconds to wait for the first value; ``None`` waits indefinitely.
+            reader_id: the registered receiver asking, credited in
+                :meth:`reader_stats`; ``None`` for an anonymous caller.
 
         Returns:
-            ``"ok"`` with 1 to ``max_items`` values in channel order,
-            ``"empty"`` (timeout), ``"closed"`` (end of channel), ``"invalid"``
-            with the values taken before the dropped frame, or ``"lost"``.
+            ``"ok"`` with values, ``"empty"``, ``"closed"``, ``"invalid"`` (with
+            the values taken before the dropped frame) or ``"lost"``.
 
         Raises:
             ValueError: ``max_items`` is less than 1.
         """
         if max_items < 1:
             raise ValueError(f"max_items must be at least 1, got {max_items}")
-        state = self._state
+        store = self._store
         deadline = _deadline(timeout)
-        while not self._buffer:
-            if state.lost:
-                return BatchResult("lost", detail=_LOST_DETAIL)
-            if state.senders_closed:
-                return BatchResult("closed", detail=_ALL_SENDERS_CLOSED)
+        while not any(f.count for f in store.buffer):
+            if self._lost:
+                return BatchResult("lost", detail=LOST_DETAIL)
+            if store.senders_closed and not store.buffer:
+                return BatchResult("closed", detail=ALL_SENDERS_CLOSED)
+            while store.buffer and not store.buffer[0].count:
+                store.buffer.popleft()  # markers mean nothing to the object path
             remaining = _remaining(deadline)
             if remaining == 0.0:
                 return BatchResult("empty")
             await self._readable.wait(remaining)
-        if state.lost:
-            return BatchResult("lost", detail=_LOST_DETAIL)
-        state.reader_streams.add(_OBJECT_READER_STREAM)
+        if self._lost:
+            return BatchResult("lost", detail=LOST_DETAIL)
+        store.ever_fetched.add(_OBJECT_READER_SESSION)
         items: list[T] = []
-        buffer = self._buffer
-        while buffer and len(items) < max_items:
-            entry = buffer[0]
-            if entry.data is not None:
-                try:
-                    self._decode_entry(entry, entry.data)
-                except KlawWireError as exc:
-                    buffer.popleft()
-                    # The values already taken leave the buffer too.
-                    self._taken(entry.count + len(items), reader_id)
-                    return BatchResult("invalid", tuple(items), detail=str(exc))
-            values = cast("list[T]", entry.values)
+        while len(items) < max_items:
+            frame = store.take_values(max_items)
+            if frame is None:
+                break
+            if not frame.count:
+                continue
+            try:
+                values = self._values(frame)
+            except KlawWireError as exc:
+                self._changed()
+                return BatchResult("invalid", tuple(items), detail=str(exc))
             want = max_items - len(items)
-            if len(values) <= want:
-                buffer.popleft()
-                items.extend(values)
-            else:
-                items.extend(values[:want])
-                entry.values = values[want:]
-                entry.count -= want
-                entry.seq += want
-        self._taken(len(items), reader_id)
+            rest = values[frame.skip :]
+            items.extend(rest[:want])
+            if len(rest) > want:
+                store.put_back(frame, want)
+        store.credit_reader(reader_id, len(items))
+        self._changed()
         return BatchResult("ok", tuple(items))
 
     # ------------------------------------------------------------------- stats
 
     async def stats(self) -> ChannelStats | None:
-        """Return a snapshot of the channel's counters, or ``None`` after a restart (lost).
+        """Return the channel's counters, or ``None`` after a restart (lost).
 
         Returns:
-            The counters; messages a receiver fetched and has not reported
-            delivered count as buffered, not received. ``None`` after a restart.
+            The counters; messages handed to a receiver and not acknowledged
+            count as buffered. ``None`` after a restart.
         """
-        return None if self._state.lost else self._stats()
-
-    def _stats(self) -> ChannelStats:
-        # Messages fetched by a receiver and not yet delivered by it are still
-        # in the channel: buffered, not received.
-        state = self._state
-        return ChannelStats(
-            buffered=state.buffered + state.outstanding,
-            capacity=state.capacity,
-            senders=len(state.senders),
-            receivers=len(state.receivers),
-            sent=state.total_sent,
-            received=state.total_received - state.outstanding,
-            high_watermark=state.high_watermark,
-            senders_closed=state.senders_closed,
-            receivers_closed=state.receivers_closed,
-        )
+        return None if self._lost else self._store.stats()
 
     async def reader_stats(self) -> tuple[ReaderInfo, ...]:
         """Return what is known about each registered receiver.
 
         Returns:
-            One :class:`~.constants.ReaderInfo` per open receiver, in
-            registration order.
+            One :class:`~.constants.ReaderInfo` per open receiver, in registration order.
         """
-        return tuple(self._state.receivers.values())
+        return self._store.reader_infos()
 
     async def is_lost(self) -> bool:
         """Tell whether this actor is a restarted incarnation (its buffer was lost).
 
         Returns:
-            ``True`` after Ray restarted the actor (``max_restarts``); every
-            other call then answers ``"lost"``.
+            ``True`` after Ray restarted the actor; every other call then answers ``"lost"``.
         """
-        return self._state.lost
+        return self._lost
 
     # --------------------------------------------------------------- internals
 
-    def _room(self) -> int | None:
-        state = self._state
-        capacity = state.capacity
-        return None if capacity is None else max(0, capacity - state.buffered - state.outstanding)
+    def _now(self) -> float:
+        if self._reaper is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: a plain object
+                self._reaper = asyncio.get_running_loop().create_task(self._expire_leases())
+        return time.monotonic()
 
-    def _fits(self, count: int) -> bool:
-        state = self._state
-        capacity = state.capacity
-        used = state.buffered + state.outstanding
-        # A batch larger than the whole capacity is admitted into an empty
-        # channel, or it could never be stored.
-        return capacity is None or used + count <= capacity or used == 0
-
-    def _delivered(self, stream: int, delivered: int) -> None:
-        state = self._state
-        handed = state.handed.get(stream)
-        if handed is None:
-            return
-        before = state.delivered.get(stream, 0)
-        now = min(delivered, handed)
-        if now > before:
-            state.delivered[stream] = now
-            state.outstanding -= now - before
-            self._writable.notify()
-
-    async def _wait_for_room(self, count: int, deadline: float | None) -> PutAck | None:
-        state = self._state
+    async def _expire_leases(self) -> None:
+        """Background task: declare silent endpoints lost when their lease runs out."""
+        store = self._store
         while True:
-            if state.lost:
-                return PutAck("lost", detail=_LOST_DETAIL)
-            if state.receivers_closed:
-                return PutAck("closed", detail=_ALL_RECEIVERS_CLOSED)
-            if self._fits(count):
-                return None
-            remaining = _remaining(deadline)
-            if remaining == 0.0:
-                return PutAck("full", room=self._room())
-            await self._writable.wait(remaining)
+            deadline = store.next_deadline()
+            wait = store.lease_timeout / 2
+            if deadline is not None:
+                wait = min(wait, max(0.05, deadline - time.monotonic() + 0.01))
+            await asyncio.sleep(wait)
+            if store.expire(time.monotonic()):
+                self._changed()
 
-    def _append(self, entry: _Entry) -> None:
-        state = self._state
-        self._buffer.append(entry)
-        state.buffered += entry.count
-        state.total_sent += entry.count
-        used = state.buffered + state.outstanding
-        if used > state.high_watermark:
-            state.high_watermark = used
+    def _changed(self) -> None:
         self._readable.notify()
-
-    def _taken(self, count: int, reader_id: int | None) -> None:
-        state = self._state
-        state.buffered -= count
-        state.total_received += count
-        if reader_id is not None:
-            info = state.receivers.get(reader_id)
-            if info is not None:
-                state.receivers[reader_id] = msgspec.structs.replace(
-                    info, last_seen_at=_utcnow(), total_received=info.total_received + count
-                )
         self._writable.notify()
 
-    def _check_frames(self, data: bytes) -> None:
-        """Check every frame's header by peeking; never decode a payload."""
-        channel_id = self._state.channel_id
+    async def _admit(
+        self, sender_id: int | None, ticket: tuple[int, int], count: int, deadline: float | None
+    ) -> PutAck | None:
+        store = self._store
+        while True:
+            if self._lost:
+                return PutAck("lost", detail=LOST_DETAIL)
+            verdict = store.admit(sender_id, ticket, count)
+            if verdict == "ok":
+                return None
+            if verdict == "closed":
+                return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
+            if verdict == "sender_closed":
+                return PutAck("closed", detail=SENDER_CLOSED)
+            remaining = _remaining(deadline)
+            if remaining == 0.0:
+                if sender_id is None:  # an object-path put does not come back
+                    store.withdraw(0, ticket)
+                return PutAck("full", room=store.room())
+            await self._writable.wait(remaining)
+
+    def _check_frames(
+        self, data: bytes, kinds: tuple[MessageKind, ...], *, seq: bool = False
+    ) -> int:
+        """Check every frame's header by peeking; return the first seq (or kind)."""
+        channel_id = self._store.channel_id
         frames = split_frames(data, self._max_frame_size)
         if not frames:
             raise MalformedHeader("a batch holds at least one frame", 0)
+        first = -1
         for frame in frames:
             header = peek_header(frame)
-            if header.tag != MessageKind.DATA:
-                raise MalformedHeader(f"expected a DATA envelope (tag 1), got tag {header.tag}", 0)
+            if header.tag not in kinds:
+                expected = " or ".join(f"{k.name} (tag {int(k)})" for k in kinds)
+                raise MalformedHeader(f"expected a {expected} envelope, got tag {header.tag}", 0)
             if header.version not in self._wire_versions:
                 known = ", ".join(str(v) for v in sorted(self._wire_versions))
                 raise UnknownSchemaVersion(
@@ -930,28 +814,30 @@ class RayChannelActor(Generic[T]):
                 raise MalformedHeader(
                     f"frame of channel {header.channel_id!r} sent to channel {channel_id!r}", 0
                 )
+            if first < 0:
+                first = header.seq if seq else header.tag
+        return first
 
-    def _encode_entry(self, entry: _Entry) -> bytes:
+    def _encode_values(self, frame: Frame) -> bytes:
         """Encode object-path values as one batch frame (header seq = first value's)."""
-        message = DataMessage.new(entry.values, channel_id=self._state.channel_id, seq=entry.seq)
-        return bytes(get_codec_pool().encode_frames([message]))
+        message = DataMessage.new(frame.values, channel_id=self._store.channel_id, seq=frame.seq)
+        frame.data = bytes(get_codec_pool().encode_frames([message]))
+        return frame.data
 
-    def _decode_entry(self, entry: _Entry, data: bytes) -> None:
-        """Decode a stored frame entry in place into values (object-path gets only).
+    def _values(self, frame: Frame) -> list[Any]:
+        """The decoded values of a frame (object-path gets only).
 
         Raises:
             KlawWireError: a frame is malformed or its payload has the wrong type.
         """
-        messages = cast(
-            "list[DataMessage[list[Any]]]",
-            get_codec_pool().decode_frames(data, self._frame_type),
-        )
-        values: list[Any] = []
-        for message in messages:
-            values.extend(message.payload)
-        entry.values = values
-        entry.seq = messages[0].header.seq if messages else 0
-        entry.data = None
+        if frame.values is None:
+            assert frame.data is not None
+            messages = cast(
+                "list[DataMessage[list[Any]]]",
+                get_codec_pool().decode_frames(frame.data, self._frame_type),
+            )
+            frame.values = [value for message in messages for value in message.payload]
+        return frame.values
 
 
 def _remote_options() -> dict[str, Any]:

@@ -13,13 +13,15 @@ set Ray up itself, the existing connection is used as it is.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 import ray as _ray_module
 
+from klaw_core.runtime.channels.ray.reach import check_reachable
 from klaw_core.runtime.config import RayConfig, load_config
 
-__all__ = ["ensure_ray", "ray_settings"]
+__all__ = ["check_reachable", "ensure_ray", "ray_settings"]
 
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
@@ -43,30 +45,52 @@ def ray_settings() -> RayConfig:
     return load_config().ray
 
 
-def ensure_ray() -> None:
-    """Make sure this process is connected to Ray.
+def ensure_ray(
+    settings: RayConfig | None = None,
+    *,
+    num_cpus: int | None = None,
+    runtime_env: dict[str, Any] | None = None,
+) -> bool:
+    """Make sure this process is connected to Ray: the one place klaw starts or joins Ray.
 
     Does nothing when Ray is already initialised. Otherwise connects to
-    ``ray.address`` when it is configured, else starts a local Ray (``num_cpus``
-    from the configuration, no dashboard, worker logs not forwarded).
+    ``settings.address`` when it is set (after checking it answers), else
+    starts a local Ray (no dashboard, worker logs not forwarded, warnings only).
+    Channels, ``klaw demo`` and the benchmarks all come through here.
+
+    Args:
+        settings: the ``[ray]`` configuration; default :func:`ray_settings`.
+        num_cpus: CPUs of a local Ray (default ``settings.num_cpus``).
+        runtime_env: Ray's runtime environment for the workers, if any.
+
+    Returns:
+        True when this call started or joined Ray, False when it was up already.
 
     Raises:
         ConfigError: the configuration is invalid.
-        ConnectionError: Ray could not connect to the configured address.
+        ConnectionError: the configured address does not answer.
 
     Example:
-        >>> ensure_ray()  # starts a local Ray unless one is up or configured
+        >>> _ = ensure_ray()  # starts a local Ray unless one is up or configured
         >>> ray.is_initialized()
         True
     """
     if ray.is_initialized():
-        return
-    settings = ray_settings()
+        return False
+    settings = settings or ray_settings()
+    options: dict[str, Any] = {
+        "namespace": settings.namespace,
+        "logging_level": logging.WARNING,
+        "include_dashboard": False,
+        # Failures reach the caller as exceptions; forwarded worker logs are noise.
+        "log_to_driver": False,
+    }
+    if runtime_env is not None:
+        options["runtime_env"] = runtime_env
     if settings.address is not None:
-        ray.init(address=settings.address, log_to_driver=False)
+        check_reachable(settings.address)
+        options["address"] = settings.address
     else:
-        ray.init(
-            num_cpus=settings.num_cpus,
-            include_dashboard=False,
-            log_to_driver=False,
-        )
+        options["num_cpus"] = num_cpus if num_cpus is not None else settings.num_cpus
+    ray.init(**options)
+    return True

@@ -27,7 +27,12 @@ from typing import Final, Generic, Literal, TypeAlias, TypeVar
 import msgspec
 
 __all__ = [
+    "ALL_RECEIVERS_CLOSED",
+    "ALL_SENDERS_CLOSED",
     "DEFAULT_NAMESPACE",
+    "LOST_DETAIL",
+    "RECEIVER_CLOSED",
+    "SENDER_CLOSED",
     "OBJECT_PATH_STREAM",
     "BatchResult",
     "ChannelMetadata",
@@ -49,6 +54,16 @@ within the timeout. ``closed``: every sender closed and the buffer is drained
 closed. ``invalid``: a value failed the channel's type (object path).
 ``lost``: the actor was restarted after a crash and its buffer is gone.
 """
+
+# The local backend's reasons, so that both backends read alike.
+ALL_SENDERS_CLOSED: Final = "all senders closed"
+ALL_RECEIVERS_CLOSED: Final = "all receivers closed"
+SENDER_CLOSED: Final = "sender is closed"
+RECEIVER_CLOSED: Final = "receiver is closed"
+LOST_DETAIL: Final = (
+    "the channel actor was restarted after a failure; the messages it buffered "
+    "and its sender/receiver registrations were lost"
+)
 
 DEFAULT_NAMESPACE: Final = "klaw"
 """Ray namespace of named channel actors when none is configured."""
@@ -174,6 +189,12 @@ class FrameBatch(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
         streams: for each entry of ``frames``, the sending stream's id, so that
             receivers can check per-sender sequence numbers.
         counts: for each entry of ``frames``, how many messages it holds.
+        skips: for each entry of ``frames``, how many messages at its start
+            were already delivered (a frame given back part-delivered); the
+            receiver drops them.
+        redelivered: for each entry of ``frames``, whether it was handed to a
+            receiver that died before acknowledging it (its messages may have
+            been delivered once already).
         exclusive: ``True`` while this receiver is the only one that has ever
             fetched from the channel, i.e. it sees every message and a gap in a
             stream's sequence numbers means loss.
@@ -188,5 +209,7 @@ class FrameBatch(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     frames: tuple[bytes, ...] = ()
     streams: tuple[int, ...] = ()
     counts: tuple[int, ...] = ()
+    skips: tuple[int, ...] = ()
+    redelivered: tuple[bool, ...] = ()
     exclusive: bool = False
     detail: str = ""

@@ -22,9 +22,9 @@ import ray as _ray_module
 
 from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY
 from klaw_core.runtime.channels.ray.actor import remote_actor_class
-from klaw_core.runtime.channels.ray.channel import RayReceiver, RaySender
 from klaw_core.runtime.channels.ray.connection import ensure_ray, ray_settings
 from klaw_core.runtime.channels.ray.constants import ChannelMetadata, PutAck, ReaderInfo
+from klaw_core.runtime.channels.ray.identity import ChannelRef
 from klaw_core.runtime.channels.ray.link import (
     Link,
     RayChannelOptions,
@@ -35,6 +35,8 @@ from klaw_core.runtime.channels.ray.link import (
     get_link,
     new_endpoint_id,
 )
+from klaw_core.runtime.channels.ray.receiver import RayReceiver
+from klaw_core.runtime.channels.ray.sender import RaySender
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.config import channel_defaults
 
@@ -50,10 +52,11 @@ ACTOR_NAME_PREFIX = "klaw-channel:"
 
 
 def default_options() -> RayChannelOptions:
-    """Endpoint options with the configured ``channels.batch_size`` and ``channels.linger_ms``.
+    """Endpoint options with the configured ``channels`` batching and lease settings.
 
     Returns:
-        :class:`~.link.RayChannelOptions` with those two settings from
+        :class:`~.options.RayChannelOptions` with ``batch_size``, ``linger_ms``,
+        ``lease_timeout`` and ``heartbeat_interval`` from
         :func:`~klaw_core.runtime.config.channel_defaults` (``linger`` in seconds) and the
         defaults for the rest.
 
@@ -62,7 +65,12 @@ def default_options() -> RayChannelOptions:
         True
     """
     defaults = channel_defaults()
-    return RayChannelOptions(batch_size=defaults.batch_size, linger=defaults.linger_ms / 1000.0)
+    return RayChannelOptions(
+        batch_size=defaults.batch_size,
+        linger=defaults.linger_ms / 1000.0,
+        lease_timeout=defaults.lease_timeout,
+        heartbeat_interval=defaults.heartbeat_interval,
+    )
 
 
 def _capacity(capacity: int | None, unbounded: bool) -> int | None:
@@ -234,9 +242,7 @@ class RayChannel(Generic[T]):
             senders=(sender_id,),
             receivers=(reader_id,),
         )
-        return RaySender(*chan._link.endpoint_args(sender_id)), RayReceiver(
-            *chan._link.endpoint_args(reader_id)
-        )
+        return RaySender(chan.ref, sender_id), RayReceiver(chan.ref, reader_id)
 
     @classmethod
     def _create(
@@ -290,6 +296,7 @@ class RayChannel(Generic[T]):
                     name=name,
                     namespace=namespace,
                     max_frame_size=options.max_frame_size,
+                    lease_timeout=options.lease_timeout,
                 )
             )
         except ValueError as exc:
@@ -299,7 +306,7 @@ class RayChannel(Generic[T]):
                     "use RayChannel.attach() to connect to it"
                 ) from exc
             raise
-        link = get_link(
+        ref = ChannelRef(
             actor,
             channel_id,
             capacity=capacity,
@@ -308,7 +315,7 @@ class RayChannel(Generic[T]):
             namespace=namespace,
             options=options,
         )
-        return cls(link)
+        return cls(get_link(ref))
 
     @classmethod
     def attach(
@@ -337,7 +344,8 @@ class RayChannel(Generic[T]):
 
         Raises:
             LookupError: no channel of that name in the namespace.
-            ChannelLostError: the channel's actor is not reachable.
+            ChannelLostError: the channel's actor did not answer within
+                ``options.reply_timeout``.
         """
         ensure_ray()
         namespace = namespace or ray_settings().namespace
@@ -345,18 +353,20 @@ class RayChannel(Generic[T]):
             actor = ray.get_actor(ACTOR_NAME_PREFIX + name, namespace=namespace)
         except ValueError as exc:
             raise LookupError(f"no channel named {name!r} in namespace {namespace!r}") from exc
-        metadata: ChannelMetadata = ray.get(actor.metadata.remote())
-        value_type: object = ray.get(actor.value_type.remote())
-        link = get_link(
+        options = options or default_options()
+        probe = Link(ChannelRef(actor, f"attach:{name}", capacity=None, options=options))
+        metadata: ChannelMetadata = call_blocking(probe, actor.metadata.remote())
+        value_type: object = call_blocking(probe, actor.value_type.remote())
+        ref = ChannelRef(
             actor,
             metadata.channel_id,
             capacity=metadata.capacity,
             value_type=value_type,
             name=name,
             namespace=namespace,
-            options=options or default_options(),
+            options=options,
         )
-        return cls(link)
+        return cls(get_link(ref))
 
     # ------------------------------------------------------------ endpoints
 
@@ -372,7 +382,7 @@ class RayChannel(Generic[T]):
         """
         sender_id = new_endpoint_id()
         self._register(self._link.actor.register_sender, sender_id)
-        return RaySender(*self._link.endpoint_args(sender_id))
+        return RaySender(self._link.ref, sender_id)
 
     def receiver(self) -> RayReceiver[T]:
         """Register and return a new receiver (one actor round trip).
@@ -387,7 +397,7 @@ class RayChannel(Generic[T]):
         """
         reader_id = new_endpoint_id()
         self._register(self._link.actor.register_receiver, reader_id)
-        return RayReceiver(*self._link.endpoint_args(reader_id))
+        return RayReceiver(self._link.ref, reader_id)
 
     def _register(self, method: Any, endpoint_id: int) -> None:
         link = self._link
@@ -397,9 +407,14 @@ class RayChannel(Generic[T]):
         if ack.status == "lost":
             raise link.lose(ack.detail)
         if ack.status != "ok":
-            raise closed_error(ack.detail, "")
+            raise closed_error(ack.status, ack.detail)
 
     # -------------------------------------------------------------- details
+
+    @property
+    def ref(self) -> ChannelRef:
+        """The channel's identity and endpoint options (what endpoints are built from)."""
+        return self._link.ref
 
     @property
     def channel_id(self) -> str:
@@ -494,6 +509,8 @@ def ray_channel(
     poll_interval: float | None = None,
     reply_timeout: float | None = None,
     max_frame_size: int | None = None,
+    lease_timeout: float | None = None,
+    heartbeat_interval: float | None = None,
     actor_options: dict[str, Any] | None = None,
 ) -> tuple[RaySender[Any], RayReceiver[Any]]:
     """Create a Ray channel and return its first sender and receiver.
@@ -517,6 +534,10 @@ def ray_channel(
         poll_interval: longest wait inside one actor call, in seconds.
         reply_timeout: seconds beyond that before the actor is declared lost.
         max_frame_size: largest frame in bytes (default 16 MiB).
+        lease_timeout: seconds an endpoint may stay silent before the channel
+            declares it lost (default: the configured ``channels.lease_timeout``).
+        heartbeat_interval: seconds between heartbeats of an idle endpoint
+            (default: the configured ``channels.heartbeat_interval``).
         actor_options: extra Ray ``.options()`` for the channel actor.
 
     Returns:
@@ -542,6 +563,8 @@ def ray_channel(
     settings: dict[str, Any] = {
         "batch_size": defaults.batch_size,
         "linger": defaults.linger_ms / 1000.0,
+        "lease_timeout": defaults.lease_timeout,
+        "heartbeat_interval": defaults.heartbeat_interval,
     }
     for key, value in (
         ("batch_size", batch_size),
@@ -550,6 +573,8 @@ def ray_channel(
         ("poll_interval", poll_interval),
         ("reply_timeout", reply_timeout),
         ("max_frame_size", max_frame_size),
+        ("lease_timeout", lease_timeout),
+        ("heartbeat_interval", heartbeat_interval),
     ):
         if value is not None:
             settings[key] = value

@@ -29,25 +29,30 @@ import sys
 import typing
 import weakref
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
-import msgspec
 import ray as _ray_module
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
-from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE
+from klaw_core.runtime.channels.ray.constants import (
+    ALL_RECEIVERS_CLOSED,
+    ALL_SENDERS_CLOSED,
+    LOST_DETAIL,
+    RECEIVER_CLOSED,
+    SENDER_CLOSED,
+)
+from klaw_core.runtime.channels.ray.identity import ChannelRef
+from klaw_core.runtime.channels.ray.options import RayChannelOptions
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.errors import (
     ChannelClosedError,
     ChannelEndedError,
+    ChannelError,
     ChannelLostError,
     EndpointClosedError,
     KlawError,
     ReceiversClosedError,
 )
-
-if TYPE_CHECKING:
-    from klaw_core.runtime.channels.ray.channel import RayReceiver, RaySender
 
 __all__ = [
     "ALL_RECEIVERS_CLOSED",
@@ -55,7 +60,10 @@ __all__ = [
     "LOST_DETAIL",
     "RECEIVER_CLOSED",
     "SENDER_CLOSED",
+    "ChannelRef",
     "Link",
+    "LocalReceiver",
+    "LocalSender",
     "RayChannelOptions",
     "call",
     "call_blocking",
@@ -70,85 +78,7 @@ R = TypeVar("R")
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
 
-# The local backend's reasons, so that both backends read alike.
-ALL_SENDERS_CLOSED: Final = "all senders closed"
-ALL_RECEIVERS_CLOSED: Final = "all receivers closed"
-SENDER_CLOSED: Final = "sender is closed"
-RECEIVER_CLOSED: Final = "receiver is closed"
-LOST_DETAIL: Final = (
-    "the channel actor was restarted after a failure; the messages it buffered "
-    "and its sender/receiver registrations were lost"
-)
-
 _UNBOUNDED_CREDIT: Final = sys.maxsize
-
-
-class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    """Tuning of a Ray channel's endpoints; travels with pickled endpoints.
-
-    Attributes:
-        batch_size: most messages a sender packs into one frame and actor call.
-        batch_bytes: target size of one batch frame; a sender lowers its batch
-            size when messages are large, so one call stays near this size.
-            Ray stores an argument over 100 KiB in its object store at a cost
-            of about 2 ms per object here, so frames of a few MiB amortise it
-            (4 MiB vs 1 MiB: 0.99M vs 0.86M msg/s in ``bench_ray_channel``).
-        linger: seconds a sender waits for a batch to fill before sending it
-            (``0`` sends as soon as the previous call returned).
-        fetch_size: most messages a receiver fetches in one call.
-        poll_interval: longest a call waits inside the actor before returning
-            to the endpoint (which then checks the actor is alive and waits again).
-        reply_timeout: seconds allowed for a reply beyond that wait; after it
-            the actor is declared lost.
-        max_frame_size: largest frame, in bytes.
-
-    Example:
-        >>> RayChannelOptions(batch_size=512).linger
-        0.002
-    """
-
-    batch_size: int = 16_384
-    batch_bytes: int = 4 << 20
-    linger: float = 0.002
-    fetch_size: int = 65_536
-    poll_interval: float = 1.0
-    reply_timeout: float = 30.0
-    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
-
-    def __post_init__(self) -> None:
-        for field in ("batch_size", "batch_bytes", "fetch_size", "max_frame_size"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"{field} must be at least 1, got {getattr(self, field)}")
-        for field in ("linger", "poll_interval", "reply_timeout"):
-            if not getattr(self, field) >= 0:
-                raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
-
-
-def closed_error(ack_detail: str, default: str) -> ChannelClosedError:
-    """Return the exception of the closed case that an actor reply names.
-
-    The actor's replies carry the case as their ``detail`` text (one of this
-    module's constants); endpoints raise the matching class.
-
-    Args:
-        ack_detail: the reply's ``detail``.
-        default: the case to assume when ``detail`` is empty.
-
-    Returns:
-        A new ``ChannelClosedError`` of the matching subclass.
-
-    Example:
-        >>> closed_error("", ALL_SENDERS_CLOSED)
-        ChannelEndedError('all senders closed')
-    """
-    detail = ack_detail or default
-    if detail in (SENDER_CLOSED, RECEIVER_CLOSED):
-        return EndpointClosedError(detail)
-    if detail == ALL_RECEIVERS_CLOSED:
-        return ReceiversClosedError(detail)
-    if detail == ALL_SENDERS_CLOSED:
-        return ChannelEndedError(detail)
-    return ChannelClosedError(detail)
 
 
 def new_endpoint_id() -> int:
@@ -168,6 +98,47 @@ def new_endpoint_id() -> int:
     return secrets.randbits(62) + 1
 
 
+class LocalSender(Protocol):
+    """What a link needs from a sender of its process.
+
+    Example:
+        >>> from klaw_core.runtime.channels.ray.sender import RaySender
+        >>> hasattr(RaySender, "push") and hasattr(RaySender, "held")
+        True
+    """
+
+    @property
+    def held(self) -> int:
+        """Values in the sender's local batch."""
+        ...
+
+    async def push(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send the local batch; wait for the actor's first answer.
+
+        Args:
+            loop: the running event loop.
+        """
+        ...
+
+
+class LocalReceiver(Protocol):
+    """What a link needs from a receiver of its process.
+
+    Example:
+        >>> from klaw_core.runtime.channels.ray.receiver import RayReceiver
+        >>> hasattr(RayReceiver, "report")
+        True
+    """
+
+    async def report(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tell the actor what it delivered.
+
+        Args:
+            loop: the running event loop.
+        """
+        ...
+
+
 class Link:
     """The per-process shared state of one Ray channel (see the module docstring).
 
@@ -175,15 +146,10 @@ class Link:
     link per channel. Endpoints keep it alive; it keeps them only weakly.
 
     Args:
-        actor: the channel actor's handle.
-        channel_id: the id in every wire header of the channel.
-        capacity: most messages buffered, ``None`` when unbounded.
-        value_type: the channel's item type (``None`` when untyped).
-        name: the name other jobs attach by, if any.
-        namespace: the Ray namespace of a named channel.
-        options: the endpoints' tuning.
+        ref: the channel's identity and options.
 
     Attributes:
+        ref: the channel's identity and options.
         credit: messages the senders of this process may still add before
             asking the actor for room.
         lost: why the channel is lost, or ``None`` while it is not.
@@ -193,12 +159,12 @@ class Link:
         >>> import asyncio
         >>> from klaw_core.runtime.channels.ray.factory import RayChannel
         >>> chan = RayChannel.create(4, value_type=int)
-        >>> link = get_link(chan.actor, chan.channel_id, capacity=4, value_type=int,
-        ...                 name=None, namespace=None, options=RayChannelOptions())
+        >>> link = get_link(chan.ref)
         >>> async def main() -> tuple[int, int]:
         ...     async with chan.sender() as tx:
         ...         await tx.send(1)
-        ...         credit = link.credit  # the value held in tx's batch uses one
+        ...         await tx.flush()
+        ...         credit = link.credit
         ...     return credit, (await link.stats()).buffered
         >>> asyncio.run(main())
         (3, 1)
@@ -209,74 +175,64 @@ class Link:
 
     __slots__ = (
         "__weakref__",
-        "actor",
-        "capacity",
-        "channel_id",
         "credit",
         "lost",
-        "name",
-        "namespace",
-        "options",
         "receivers",
         "receivers_closed",
+        "ref",
         "senders",
         "starved",
-        "value_type",
     )
 
-    def __init__(
-        self,
-        actor: Any,
-        channel_id: str,
-        *,
-        capacity: int | None,
-        value_type: Any,
-        name: str | None,
-        namespace: str | None,
-        options: RayChannelOptions,
-    ) -> None:
-        self.actor = actor
-        self.channel_id = channel_id
-        self.capacity = capacity
-        self.value_type = value_type
-        self.name = name
-        self.namespace = namespace
-        self.options = options
+    def __init__(self, ref: ChannelRef) -> None:
+        self.ref = ref
+        capacity = ref.capacity
         self.credit: int = _UNBOUNDED_CREDIT if capacity is None else capacity
         self.lost: str | None = None
         self.receivers_closed = False
         self.starved = 0  # senders of this process waiting for room
-        self.senders: weakref.WeakSet[RaySender[Any]] = weakref.WeakSet()
-        self.receivers: weakref.WeakSet[RayReceiver[Any]] = weakref.WeakSet()
+        self.senders: weakref.WeakSet[LocalSender] = weakref.WeakSet()
+        self.receivers: weakref.WeakSet[LocalReceiver] = weakref.WeakSet()
+
+    @property
+    def actor(self) -> Any:
+        """The channel actor's handle."""
+        return self.ref.actor
+
+    @property
+    def channel_id(self) -> str:
+        """The id in every wire header of the channel."""
+        return self.ref.channel_id
+
+    @property
+    def capacity(self) -> int | None:
+        """Most messages held, ``None`` when unbounded."""
+        return self.ref.capacity
+
+    @property
+    def value_type(self) -> Any:
+        """The channel's item type."""
+        return self.ref.value_type
+
+    @property
+    def name(self) -> str | None:
+        """The name other jobs attach by."""
+        return self.ref.name
+
+    @property
+    def namespace(self) -> str | None:
+        """The Ray namespace of a named channel."""
+        return self.ref.namespace
+
+    @property
+    def options(self) -> RayChannelOptions:
+        """The endpoints' tuning."""
+        return self.ref.options
 
     @property
     def usable(self) -> bool:
         """False once the actor is lost or every receiver has closed."""
         return self.lost is None and not self.receivers_closed
-
-    def endpoint_args(self, endpoint_id: int) -> tuple[Any, ...]:
-        """Return the constructor arguments of an endpoint of this channel.
-
-        ``RaySender``/``RayReceiver`` take them, in this order, so that an
-        endpoint rebuilt in another process (unpickled) can make its own link.
-
-        Args:
-            endpoint_id: the endpoint's sender or reader id.
-
-        Returns:
-            ``(actor, channel_id, endpoint_id, capacity, value_type, name,
-            namespace, options)``.
-        """
-        return (
-            self.actor,
-            self.channel_id,
-            endpoint_id,
-            self.capacity,
-            self.value_type,
-            self.name,
-            self.namespace,
-            self.options,
-        )
 
     def lose(self, detail: str) -> ChannelLostError:
         """Mark the channel lost for every local endpoint; return the error to raise.
@@ -348,59 +304,55 @@ class Link:
 _links: weakref.WeakValueDictionary[str, Link] = weakref.WeakValueDictionary()
 
 
-def get_link(
-    actor: Any,
-    channel_id: str,
-    *,
-    capacity: int | None,
-    value_type: Any,
-    name: str | None,
-    namespace: str | None,
-    options: RayChannelOptions,
-) -> Link:
-    """Return this process's link for ``channel_id``, creating it on first use.
+def get_link(ref: ChannelRef) -> Link:
+    """Return this process's link for ``ref``'s channel, creating it on first use.
 
     Links are held weakly: one lives as long as an endpoint or handle of its
     channel does in this process.
 
     Args:
-        actor: the channel actor's handle.
-        channel_id: the channel's id, the registry key.
-        capacity: most messages buffered, ``None`` when unbounded.
-        value_type: the channel's item type.
-        name: the name other jobs attach by, if any.
-        namespace: the Ray namespace of a named channel.
-        options: the endpoints' tuning.
+        ref: the channel; only its id is the key (the first ``ref`` seen wins).
 
     Returns:
-        The existing link of ``channel_id`` (the other arguments are then
-        ignored), else a new one made from them.
+        The existing link of the channel, else a new one made from ``ref``.
 
     Example:
         >>> from klaw_core.runtime.channels.ray.factory import RayChannel
         >>> chan = RayChannel.create(4)
-        >>> options = RayChannelOptions()
-        >>> link = get_link(chan.actor, chan.channel_id, capacity=4, value_type=None,
-        ...                 name=None, namespace=None, options=options)
-        >>> again = get_link(chan.actor, chan.channel_id, capacity=99, value_type=str,
-        ...                  name=None, namespace=None, options=options)
-        >>> again is link, again.capacity
-        (True, 4)
+        >>> get_link(chan.ref) is get_link(chan.ref)
+        True
         >>> chan.destroy()
     """
-    link = _links.get(channel_id)
+    link = _links.get(ref.channel_id)
     if link is None:
-        link = Link(
-            actor,
-            channel_id,
-            capacity=capacity,
-            value_type=value_type,
-            name=name,
-            namespace=namespace,
-            options=options,
-        )
-        _links[channel_id] = link
+        link = Link(ref)
+        _links[ref.channel_id] = link
     return link
+
+
+def closed_error(status: str, detail: str) -> ChannelError:
+    """The one mapping from an actor reply's status to the exception an endpoint raises.
+
+    Args:
+        status: a refusal status of :data:`~.constants.Status` (not ``"ok"``).
+        detail: the actor's reason.
+
+    Returns:
+        ``EndpointClosedError`` for this endpoint closed, ``ReceiversClosedError``
+        when every receiver closed, ``ChannelEndedError`` at end of channel,
+        ``ChannelLostError`` for ``"lost"``; ``ChannelClosedError`` otherwise.
+
+    Example:
+        >>> closed_error("closed", ALL_RECEIVERS_CLOSED)
+        ReceiversClosedError('all receivers closed')
+    """
+    if detail in (SENDER_CLOSED, RECEIVER_CLOSED):
+        return EndpointClosedError(detail)
+    if detail == ALL_RECEIVERS_CLOSED:
+        return ReceiversClosedError(detail)
+    if detail == ALL_SENDERS_CLOSED:
+        return ChannelEndedError(detail)
+    return ChannelClosedError(detail or None)
 
 
 async def _wait(ref: Awaitable[R]) -> R:
@@ -429,8 +381,7 @@ async def call(link: Link, ref: Any, wait: float | None) -> Any:
         >>> import asyncio
         >>> from klaw_core.runtime.channels.ray.factory import RayChannel
         >>> chan = RayChannel.create(4)
-        >>> link = get_link(chan.actor, chan.channel_id, capacity=4, value_type=None,
-        ...                 name=None, namespace=None, options=RayChannelOptions())
+        >>> link = get_link(chan.ref)
         >>> asyncio.run(call(link, chan.actor.wait_room.remote(0.0), 0.0))
         PutAck(status='ok', room=4, detail='')
         >>> chan.destroy()
@@ -468,8 +419,7 @@ def call_blocking(link: Link, ref: Any) -> Any:
     Example:
         >>> from klaw_core.runtime.channels.ray.factory import RayChannel
         >>> chan = RayChannel.create(4)
-        >>> link = get_link(chan.actor, chan.channel_id, capacity=4, value_type=None,
-        ...                 name=None, namespace=None, options=RayChannelOptions())
+        >>> link = get_link(chan.ref)
         >>> call_blocking(link, chan.actor.metadata.remote()).capacity
         4
         >>> call_blocking(link, chan.actor.get_batch.remote(0))
