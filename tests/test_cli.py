@@ -218,7 +218,7 @@ def test_config_show_names_each_origin(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "# config: klaw.toml"
     rows = {line.split()[0]: line.split()[1:] for line in lines[3:]}
-    assert len(rows) == 20
+    assert len(rows) == 22
     assert rows["channels.capacity"] == ["64", "file", "klaw.toml"]
     assert rows["ray.address"] == ['"ray://head:10001"', "env", "KLAW_RAY_ADDRESS"]
     assert rows["ray.num_cpus"] == ["(not", "set)", "default"]

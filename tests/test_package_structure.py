@@ -120,10 +120,8 @@ def test_find_cycles_reports_a_cycle() -> None:
     assert find_cycles({"a": {"b"}, "b": set()}) == []
 
 
-#: Cycles known and owned elsewhere: the Ray transport is being rebuilt (its
-#: link imports the endpoint classes under ``TYPE_CHECKING`` only). Remove the
-#: entry when the rebuild lands; the test fails until then if it is gone.
-KNOWN_CYCLES = [["klaw_core.runtime.channels.ray.channel", "klaw_core.runtime.channels.ray.link"]]
+#: Cycles known and owned elsewhere (none since the Ray transport's rebuild).
+KNOWN_CYCLES: list[list[str]] = []
 
 
 def test_no_import_cycle_in_klaw_core() -> None:
