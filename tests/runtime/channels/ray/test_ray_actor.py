@@ -62,10 +62,22 @@ def make(capacity: int | None = 10, value_type: Any = int) -> RayChannelActor[An
     return RayChannelActor(CID, capacity, value_type, senders=(SENDER,), receivers=(READER,))
 
 
+_next_seq: dict[int, int] = {}
+
+
 async def put(
-    actor: RayChannelActor[Any], items: list[Any], seq: int = 0, timeout: float | None = 0.0
+    actor: RayChannelActor[Any],
+    items: list[Any],
+    seq: int | None = None,
+    timeout: float | None = 0.0,
 ) -> Any:
-    return await actor.put_frames(frame(items, seq), len(items), SENDER, STREAM, timeout)
+    """Put ``items`` as the stream's next seqs (a stream's seqs follow on, as a sender's do)."""
+    if seq is None:
+        seq = _next_seq.get(id(actor), 0)
+    ack = await actor.put_frames(frame(items, seq), len(items), SENDER, STREAM, timeout)
+    if ack.status == "ok":
+        _next_seq[id(actor)] = max(_next_seq.get(id(actor), 0), seq + len(items))
+    return ack
 
 
 async def get(

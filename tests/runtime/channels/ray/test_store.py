@@ -265,3 +265,26 @@ def test_transit_beats_hold_a_moved_endpoint_until_its_copy_speaks() -> None:
     assert not store.renew(P1, 8.5, session=200)  # the copy speaks itself
     assert store.renew(P1, 9.0, session=100, transit=True)  # superseded: renews nothing
     assert store.expire(now=13.6) == [("producer", P1)]
+
+
+def test_a_repeated_put_is_stored_once_and_a_part_repeat_skips_the_repeated_messages() -> None:
+    store = make(None)
+    assert store.fresh(P1, 0, 3) == 3
+    assert put(store, P1, 0, 3) == "ok"
+    assert store.fresh(P1, 0, 3) == 0  # a retried put whose reply was lost
+    store.store(frame(P1, 0, 3), 0.0)
+    assert store.fresh(P1, 1, 4) == 2  # a re-run producer batching differently
+    store.store(frame(P1, 1, 4), 0.0)
+    assert store.fresh(P1, 9, 1) is None  # past the watermark: a gap
+    assert seqs(store.take(R1, 1, 100, now=0.0)) == [(P1, 0, 3), (P1, 1, 2)]
+    assert store.stats().sent == 5
+
+
+def test_a_re_run_producer_takes_the_place_in_line_of_its_dead_instance() -> None:
+    store = make(4)
+    assert put(store, P1, 0, 4) == "ok"
+    assert put(store, P1, 4, 2) == "wait"  # the instance is killed while waiting
+    assert put(store, P2, 0, 1) == "wait"
+    assert store.fresh(P1, 0, 3) == 0  # the re-run repeats stored messages: "ok" at once
+    assert put(store, P1, 3, 2) == "wait"  # ...and asks again, first in line
+    assert list(store.waiting) == [(P1, P1, 3), (P2, P2, 0)]

@@ -217,6 +217,7 @@ class ChannelStore:
         self.senders_closed = False
         self.receivers_closed = False
         self.ever_fetched: set[int] = set()
+        self.accepted: dict[int, int] = {}  # stream -> every seq below it was stored once
         self.seen: dict[int, set[int]] = {}  # endpoint id -> sessions that spoke themselves
         for sender_id in senders:
             self.add_sender(sender_id, now)
@@ -385,8 +386,10 @@ class ChannelStore:
         if sender_id is not None and not self.is_open_sender(sender_id):
             self.withdraw(sender_id, ticket)
             return "sender_closed"
-        waiting = self.waiting
         key = (sender_id or 0, ticket[0], ticket[1])
+        if sender_id is not None:
+            self._replace_ticket(key)
+        waiting = self.waiting
         if waiting and waiting[0] != key:
             if key not in waiting:
                 waiting.append(key)
@@ -400,6 +403,18 @@ class ChannelStore:
             waiting.append(key)
         return "wait"
 
+    def _replace_ticket(self, key: tuple[int, int, int]) -> None:
+        """Drop older tickets of the same stream: one stream has one put in flight.
+
+        A producer instance that died waiting in line leaves its ticket; the
+        instance Ray re-runs under the same stream asks with another seq. Its
+        place in line is the old ticket's (it is the same producer).
+        """
+        for index, other in enumerate(self.waiting):
+            if other[:2] == key[:2] and other != key:
+                self.waiting[index] = key
+                return
+
     def withdraw(self, sender_id: int, ticket: tuple[int, int]) -> None:
         """Take a put that gave up (timed out) out of the line.
 
@@ -411,23 +426,63 @@ class ChannelStore:
         if key in self.waiting:
             self.waiting.remove(key)
 
+    def fresh(self, stream: int, seq: int, count: int) -> int | None:
+        """Messages of a put ``[seq, seq + count)`` this store has not accepted from ``stream``.
+
+        Why: a put is retried when its reply is lost, and a deterministic
+        producer that Ray re-runs sends its stream again from seq 0; both are
+        recognised by ``(stream, seq)`` and stored once. A stream's puts are
+        stored in seq order, so what was accepted is one watermark per stream.
+
+        Args:
+            stream: the sending stream.
+            seq: the put's first seq.
+            count: messages in the put.
+
+        Returns:
+            How many are new (0: a repeat, answer ``"ok"`` without storing), or
+            ``None`` when the put starts past the watermark (a gap: a delayed
+            call of a producer instance that died; refuse it, the live
+            instance sends the seqs before it first).
+
+        Example:
+            >>> store = ChannelStore("c", None, lease_timeout=5.0, now=0.0)
+            >>> store.store(Frame(b"f", producer=1, stream=1, seq=0, count=3), now=0.0)
+            >>> store.fresh(1, 0, 3), store.fresh(1, 2, 3), store.fresh(1, 4, 1)
+            (0, 2, None)
+        """
+        accepted = self.accepted.get(stream, 0)
+        if seq > accepted:
+            return None
+        return max(0, seq + count - accepted)
+
     def _forget_tickets(self, sender_id: int) -> None:
         self.waiting = deque(t for t in self.waiting if t[0] != sender_id)
 
     def store(self, frame: Frame, now: float) -> None:
         """Append an admitted frame to the buffer.
 
+        Messages of it already accepted from its stream (see :meth:`fresh`)
+        are skipped; a frame with nothing new is not stored.
+
         Args:
             frame: the frame (its producer's lease is renewed).
             now: the store clock.
         """
-        self.buffer.append(frame)
-        self.buffered += frame.count
-        self.sent += frame.count
         producer = self.producers.get(frame.producer)
         if producer is not None:
-            producer.stored += frame.count
             producer.deadline = now + self.lease_timeout
+        accepted = self.accepted.get(frame.stream, 0)
+        end = frame.seq + frame.count
+        frame.skip = max(frame.skip, min(frame.count, accepted - frame.seq))
+        if not frame.pending:
+            return
+        self.accepted[frame.stream] = max(accepted, end)
+        self.buffer.append(frame)
+        self.buffered += frame.pending
+        self.sent += frame.pending
+        if producer is not None:
+            producer.stored += frame.pending
         used = self.used()
         if used > self.high_watermark:
             self.high_watermark = used
