@@ -175,3 +175,25 @@ def hold_cpus(seconds: float) -> None:
     import time
 
     time.sleep(seconds)
+
+
+def send_range_logging_pid(sender: Any, count: int, pause: float, pid_file: str) -> int:
+    """Task body of a deterministic producer: log this attempt's pid, send 0..count-1, close.
+
+    Each attempt (Ray re-runs the task after its worker dies) appends its pid
+    to ``pid_file`` and sends the same values from the start.
+    """
+    import os
+
+    with open(pid_file, "a") as out:
+        out.write(f"{os.getpid()}\n")
+
+    async def run() -> None:
+        async with sender:
+            for value in range(count):
+                await sender.send(value)
+                if pause and value % 50 == 0:
+                    await asyncio.sleep(pause)
+
+    asyncio.run(run())
+    return count

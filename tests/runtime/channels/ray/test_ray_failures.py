@@ -106,7 +106,7 @@ async def test_restarted_actor_reports_the_loss_instead_of_an_empty_channel() ->
     await tx.send_batch(range(30))
     await tx.flush()
     assert [await within(rx.recv()) for _ in range(5)] == list(range(5))
-    stream = f"{tx._stream:#x}"
+    stream = f"{tx._id:#x}"
 
     ray.kill(actor_of(tx), no_restart=False)  # Ray restarts it, with an empty buffer
 

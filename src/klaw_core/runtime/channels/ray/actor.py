@@ -437,22 +437,31 @@ class RayChannelActor(Generic[T]):
     # -------------------------------------------------------------- frame path
 
     async def put_frames(
-        self, data: bytes, count: int, sender_id: int, stream: int, timeout: float | None = None
+        self, data: bytes, count: int, sender_id: int, session: int, timeout: float | None = None
     ) -> PutAck:
         """Store one framed batch of ``count`` messages, waiting for room in arrival order.
+
+        A sender's seqs form one stream, named by its sender id, that stays the
+        same when Ray re-runs the task or restarts the actor holding it (they
+        unpickle the same endpoint). Messages this channel already stored from
+        that stream are recognised by ``(sender_id, seq)`` and dropped: a put
+        repeated after a lost reply, or by a deterministic producer sending
+        again from the start, stores nothing twice.
 
         Args:
             data: one or more length-prefixed ``DataMessage`` frames.
             count: messages the frames hold in total (at least 1).
-            sender_id: the registered sender storing them.
-            stream: the sending stream (for per-sender sequence checks).
+            sender_id: the registered sender storing them (its seq stream).
+            session: the sender instance calling (a re-run or moved endpoint
+                gets a new one); it renews the sender's lease.
             timeout: seconds to wait for room; ``None`` waits indefinitely,
                 ``0`` does not wait. A put that gets ``"full"`` keeps its place
-                in line for its retry (same stream and first seq).
+                in line for its retry (same first seq).
 
         Returns:
-            ``"ok"`` with the room left, ``"full"`` (nothing stored), ``"closed"``
-            when every receiver (or this sender) is closed, ``"lost"`` after a restart.
+            ``"ok"`` with the room left (also for a put stored before),
+            ``"full"`` (nothing stored), ``"closed"`` when every receiver (or
+            this sender) is closed, ``"lost"`` after a restart.
 
         Raises:
             MalformedHeader: a frame is not a DATA envelope of this channel.
@@ -463,17 +472,19 @@ class RayChannelActor(Generic[T]):
         if self._lost:
             return PutAck("lost", detail=LOST_DETAIL)
         store = self._store
-        store.renew(sender_id, self._now(), stream)
-        if not store.is_open_sender(sender_id):
-            return PutAck("closed", detail=SENDER_CLOSED)
+        store.renew(sender_id, self._now(), session)
         if count < 1:
             raise ValueError(f"a batch holds at least 1 message, got {count}")
         seq = self._check_frames(data, (MessageKind.DATA,), seq=True)
-        refusal = await self._admit(sender_id, (stream, seq), count, _deadline(timeout))
+        if store.fresh(sender_id, seq, count) == 0:
+            return PutAck("ok", room=store.room())  # stored before: its reply was lost
+        if not store.is_open_sender(sender_id):
+            return PutAck("closed", detail=SENDER_CLOSED)
+        refusal = await self._admit(sender_id, (sender_id, seq), count, _deadline(timeout))
         if refusal is not None:
             return refusal
         store.store(
-            Frame(data, producer=sender_id, stream=stream, seq=seq, count=count), self._now()
+            Frame(data, producer=sender_id, stream=sender_id, seq=seq, count=count), self._now()
         )
         self._readable.notify()
         return PutAck("ok", room=store.room())

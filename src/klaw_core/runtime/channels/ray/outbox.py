@@ -40,6 +40,9 @@ class Outbox(Generic[T]):
         batch_bytes: target size of one batch frame; the batch limit shrinks
             for large messages so one frame stays near it.
         max_frame_size: largest frame, in bytes.
+        first_seq: the seq of the first value (a sender unpickled in another
+            process goes on from where the one it was copied from stopped, so
+            a task Ray re-runs sends the same seqs again).
 
     Attributes:
         pending: accepted values not yet in a frame.
@@ -73,7 +76,13 @@ class Outbox(Generic[T]):
     )
 
     def __init__(
-        self, channel_id: str, *, limit: int, batch_bytes: int, max_frame_size: int
+        self,
+        channel_id: str,
+        *,
+        limit: int,
+        batch_bytes: int,
+        max_frame_size: int,
+        first_seq: int = 0,
     ) -> None:
         self.channel_id = channel_id
         self.limit = limit
@@ -81,8 +90,8 @@ class Outbox(Generic[T]):
         self.batch_bytes = batch_bytes
         self.max_frame_size = max_frame_size
         self.pending: list[T] = []
-        self.next_seq = 0
-        self.stored_seq = 0
+        self.next_seq = first_seq
+        self.stored_seq = first_seq
         self.in_flight: tuple[bytes, int] | None = None
         self.error: BaseException | None = None
 
@@ -119,6 +128,14 @@ class Outbox(Generic[T]):
         """The actor stored the batch in flight: its seqs are safe."""
         self.in_flight = None
         self.stored_seq = self.next_seq
+
+    def following_seq(self) -> int:
+        """The seq the value after every accepted one gets (where a copy goes on).
+
+        Returns:
+            :attr:`next_seq` plus the values not yet in a frame.
+        """
+        return self.next_seq + len(self.pending)
 
     def lost(self) -> tuple[tuple[int, int], ...]:
         """Seqs accepted and not confirmed stored: what is lost if the actor is.

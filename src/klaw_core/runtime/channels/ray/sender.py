@@ -120,7 +120,7 @@ class RaySender(RayEndpoint, Generic[T]):
         "_waiting_room",
     )
 
-    def __init__(self, ref: ChannelRef, sender_id: int) -> None:
+    def __init__(self, ref: ChannelRef, sender_id: int, first_seq: int = 0) -> None:
         super().__init__(ref, sender_id)
         link = self._link
         capacity = ref.capacity
@@ -131,6 +131,7 @@ class RaySender(RayEndpoint, Generic[T]):
             limit=limit,
             batch_bytes=opts.batch_bytes,
             max_frame_size=opts.max_frame_size,
+            first_seq=first_seq,
         )
         self._inflight_ref: Any = None  # the put in flight, kept across event loops
         self._pump: asyncio.Task[None] | None = None
@@ -384,6 +385,20 @@ class RaySender(RayEndpoint, Generic[T]):
         """The channel-lost error, naming the seqs this sender accepted and could not store."""
         link = self._link
         return ChannelLostError(link.channel_id, link.lost or LOST_DETAIL, self._outbox.lost())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (move) this sender: the copy keeps its id and goes on with its seqs.
+
+        Why: the copy's seq stream is this sender's, so the same pickled bytes
+        unpickled again (Ray re-running a task, restarting an actor) send the
+        same ``(sender, seq)`` pairs, and the channel stores each once.
+
+        Returns:
+            What :mod:`pickle` rebuilds the copy from.
+        """
+        following = self._outbox.following_seq()
+        rebuild, args = super().__reduce__()
+        return (rebuild, (*args, following))
 
     def clone(self) -> Self:
         """Return a new, open sender on the same channel (registered with the actor).
