@@ -98,7 +98,7 @@ async def test_capacity_is_counted_in_messages_not_frames() -> None:
     batch = await get(actor)
     assert batch.status == "ok"
     assert batch.counts == (6, 4)
-    assert batch.streams == (STREAM, STREAM)
+    assert batch.streams == (SENDER, SENDER)  # a sender's seq stream is its id
     assert payloads(batch.frames) == list(range(1, 11))
     # Fetched is not delivered: the ten still fill the channel ...
     assert (await actor.stats()).buffered == 10
@@ -341,7 +341,7 @@ async def test_object_and_frame_paths_share_one_buffer_in_order() -> None:
     await actor.put_batch((6, 7))
     assert (await actor.get_batch(2)).items == (1, 2)  # decodes the frame, keeps the rest
     batch = await get(actor)
-    assert batch.streams == (STREAM, OBJECT_PATH_STREAM)
+    assert batch.streams == (SENDER, OBJECT_PATH_STREAM)
     messages = [get_codec_pool().decode_frames(f, DataMessage[list[int]])[0] for f in batch.frames]
     assert [(m.header.seq, m.payload) for m in messages] == [(100, [1, 2, 3, 4, 5]), (0, [6, 7])]
     assert batch.skips == (2, 0)  # the frame as stored, minus what was delivered

@@ -573,7 +573,8 @@ class RayChannelActor(Generic[T]):
             tuple(f.count for f in taken),
             tuple(f.skip for f in taken),
             tuple(f.redelivered for f in taken),
-            exclusive=len(store.ever_fetched) == 1,
+            store.delivered_within(taken),
+            exclusive=store.is_exclusive(reader_id),
         )
 
     # ------------------------------------------------------------- object path

@@ -195,6 +195,9 @@ class FrameBatch(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
         redelivered: for each entry of ``frames``, whether it was handed to a
             receiver that died before acknowledging it (its messages may have
             been delivered once already).
+        spans: ``(stream, start, end)`` seq spans inside ``frames`` that were
+            delivered already (known after an actor restart, when a producer
+            replays batches cut differently); the receiver drops them.
         exclusive: ``True`` while this receiver is the only one that has ever
             fetched from the channel, i.e. it sees every message and a gap in a
             stream's sequence numbers means loss.
@@ -211,5 +214,6 @@ class FrameBatch(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     counts: tuple[int, ...] = ()
     skips: tuple[int, ...] = ()
     redelivered: tuple[bool, ...] = ()
+    spans: tuple[tuple[int, int, int], ...] = ()
     exclusive: bool = False
     detail: str = ""

@@ -21,6 +21,7 @@ import msgspec
 from klaw_core._wirecore import peek_header
 from klaw_core.runtime.channels.codec import decode_with, get_codec_pool
 from klaw_core.runtime.channels.ray.constants import ALL_SENDERS_CLOSED, FrameBatch
+from klaw_core.runtime.channels.ray.seqranges import SeqRanges
 from klaw_core.runtime.channels.ray.store import PRODUCER_FAILED
 from klaw_core.runtime.channels.wire import DataMessage, MessageKind, WireError
 from klaw_core.runtime.errors import (
@@ -87,13 +88,17 @@ class Inbox:
         "cur_stream",
         "deferred",
         "done",
+        "dupes",
         "eof",
         "exclusive",
         "expected",
+        "first",
         "frames",
         "item_type",
         "items",
+        "known",
         "pos",
+        "ranges",
         "raws",
         "received",
         "redelivered",
@@ -103,7 +108,7 @@ class Inbox:
         self.channel_id = channel_id
         self.item_type: Any = Any if value_type is None else value_type
         self.items: list[Any] = []
-        self.pos = 0
+        self.pos: int = 0
         self.bad: dict[int, InvalidMessageError] = {}
         self.raws: list[msgspec.Raw] | None = None
         self.deferred: ChannelError | None = None
@@ -114,8 +119,12 @@ class Inbox:
         self.eof: str | None = None
         self.exclusive = False
         self.expected: dict[int, int] = {}
-        self.done = 0  # messages of earlier batches, all delivered (or skipped)
-        self.received = 0
+        self.done: int = 0  # messages of earlier batches, all delivered (or skipped)
+        self.received: int = 0
+        self.first: int = 0  # position in items where this receiver's delivering began
+        self.ranges: dict[int, SeqRanges] = {}  # stream -> seqs delivered here
+        self.known: dict[int, SeqRanges] = {}  # stream -> seqs the actor says were delivered
+        self.dupes: set[int] = set()  # positions in items delivered before: dropped
 
     @property
     def delivered(self) -> int:
@@ -142,6 +151,8 @@ class Inbox:
             skips = batch.skips or (0,) * len(batch.frames)
             marks = batch.redelivered or (False,) * len(batch.frames)
             self.received += sum(batch.counts) - sum(skips)
+            for stream, start, end in batch.spans:
+                self.known.setdefault(stream, SeqRanges()).add(start, end)
             self.frames.extend(
                 zip(batch.frames, batch.streams, batch.counts, skips, marks, strict=True)
             )
@@ -170,6 +181,8 @@ class Inbox:
             pos = self.pos
             if pos < len(self.items):
                 self.pos = pos + 1
+                if self.dupes and pos in self.dupes:
+                    continue
                 if self.bad:
                     error = self.bad.pop(pos, None)
                     if error is not None:
@@ -194,6 +207,11 @@ class Inbox:
             pos = self.pos
             if pos < len(items):
                 end = min(len(items), pos + max_items - len(out))
+                if self.dupes:
+                    if pos in self.dupes:
+                        self.pos = pos + 1
+                        continue
+                    end = min([end, *(p for p in self.dupes if p >= pos)])
                 if self.bad:
                     end = min([end, *(p for p in self.bad if p >= pos)])
                     if end == pos:
@@ -207,12 +225,47 @@ class Inbox:
                 return False
         return True
 
+    def _record(self) -> None:
+        """Add what was delivered of the current batch to :attr:`ranges`."""
+        if self.pos > self.first and self.items:
+            ranges = self.ranges.setdefault(self.cur_stream, SeqRanges())
+            ranges.add(self.cur_seq + self.first, self.cur_seq + self.pos)
+        self.first = self.pos
+
+    def report(self) -> dict[int, list[tuple[int, int]]]:
+        """What this receiver delivered, per stream, as seq spans (for a restarted actor).
+
+        Returns:
+            ``{stream: [(start, end), ...]}``.
+        """
+        self._record()
+        return {stream: list(r.spans) for stream, r in self.ranges.items()}
+
+    def restart(self) -> dict[int, list[tuple[int, int]]]:
+        """The actor restarted: drop what is held and not delivered, start a new session.
+
+        What is dropped was never delivered here, so the producers replay it;
+        per-stream order checks go on from what was delivered.
+
+        Returns:
+            :meth:`report`, to send to the new actor.
+        """
+        report = self.report()
+        self.frames.clear()
+        self.items, self.pos, self.first, self.bad, self.raws = [], 0, 0, {}, None
+        self.dupes = set()
+        self.done = self.received = 0
+        self.deferred = None
+        self.expected = {stream: r.spans[-1][1] for stream, r in self.ranges.items() if r.spans}
+        return report
+
     def clear(self) -> None:
         """Forget every held message (the receiver is closing; the actor takes them back)."""
+        self._record()
         self.frames.clear()
         self.done += self.pos
         self.items = []
-        self.pos = 0
+        self.pos = self.first = 0
         self.bad = {}
         self.raws = None
 
@@ -237,6 +290,7 @@ class Inbox:
         """
         self.redelivered = redelivered
         if not count and _is_marker(data):
+            self._record()
             self.done += len(self.items)
             self.items, self.pos, self.bad, self.raws = [], 0, {}, None
             self.deferred = self._marker_error(data)
@@ -264,7 +318,7 @@ class Inbox:
         """Install a frame given back part-delivered: only its last ``count - skip`` messages."""
         installed = self.install(data, stream, count, 0, redelivered)
         self.done -= skip  # not handed to this receiver: its delivered count starts after them
-        self.pos = max(self.pos, skip)
+        self.pos = self.first = max(self.pos, skip)
         self.bad = {p: e for p, e in self.bad.items() if p >= self.pos}
         return installed
 
@@ -321,6 +375,8 @@ class Inbox:
         self.raws = raws
 
     def _set_current(self, items: list[Any], stream: int, seq: int) -> None:
+        self._record()
+        self.first = 0
         self.done += len(self.items)  # the previous batch, delivered in full
         self.items = items
         self.pos = 0
@@ -331,6 +387,7 @@ class Inbox:
         count = len(items)
         expected = self.expected.get(stream, 0)
         self.expected[stream] = max(expected, seq + count)
+        self.dupes = self._delivered_before(stream, seq, count)
         if not self.exclusive or seq == expected:
             return
         if seq > expected:
@@ -340,7 +397,19 @@ class Inbox:
                 f"(the next one received is {seq})",
             )
         else:  # already delivered: skip the repeated part
-            self.pos = min(count, expected - seq)
+            self.pos = self.first = min(count, expected - seq)
+
+    def _delivered_before(self, stream: int, seq: int, count: int) -> set[int]:
+        """Positions of a batch whose seqs were delivered already (here, or as the actor says)."""
+        dupes: set[int] = set()
+        for source in (self.ranges, self.known):
+            ranges = source.get(stream)
+            if ranges is None:
+                continue
+            for start, end in ranges.spans:
+                if start < seq + count and end > seq:
+                    dupes.update(range(max(start, seq) - seq, min(end, seq + count) - seq))
+        return dupes
 
     def last_seen(self) -> str:
         """The last seq received per sender stream, to append to a loss report.

@@ -14,6 +14,7 @@ halving, dropped, and reported once (the values around them are sent).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Generic, TypeVar
 
 from klaw_core._wirecore import encode_frames
@@ -67,6 +68,7 @@ class Outbox(Generic[T]):
         "channel_id",
         "error",
         "in_flight",
+        "kept",
         "limit",
         "max_frame_size",
         "max_items",
@@ -94,6 +96,37 @@ class Outbox(Generic[T]):
         self.stored_seq = first_seq
         self.in_flight: tuple[bytes, int] | None = None
         self.error: BaseException | None = None
+        self.kept: deque[tuple[int, int, bytes]] | None = None  # stored, not known delivered
+
+    def keep_until_delivered(self) -> None:
+        """Keep every stored batch until the actor says it was delivered (:meth:`release`).
+
+        Why: an actor that restarts loses what it stored; a sender that kept
+        it replays it to the new epoch. Back-pressure bounds what is kept: it
+        was all counted against the channel's capacity.
+        """
+        if self.kept is None:
+            self.kept = deque()
+
+    def release(self, through: int) -> None:
+        """Forget kept batches whose every seq is below ``through`` (delivered).
+
+        Args:
+            through: the first seq not known delivered.
+        """
+        kept = self.kept
+        while kept and kept[0][0] + kept[0][1] <= through:
+            kept.popleft()
+
+    def oldest(self) -> int:
+        """The first seq this sender still holds (kept, in flight or pending).
+
+        Returns:
+            Every seq below it is known delivered (or was never kept).
+        """
+        if self.kept:
+            return self.kept[0][0]
+        return self.stored_seq
 
     def space(self) -> int:
         """Values the forming batch can still take.
@@ -126,6 +159,9 @@ class Outbox(Generic[T]):
 
     def confirm(self) -> None:
         """The actor stored the batch in flight: its seqs are safe."""
+        if self.kept is not None and self.in_flight is not None:
+            data, count = self.in_flight
+            self.kept.append((self.stored_seq, count, data))
         self.in_flight = None
         self.stored_seq = self.next_seq
 

@@ -36,6 +36,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.constants import ReaderInfo
+from klaw_core.runtime.channels.ray.seqranges import SeqRanges
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import WireError
 
@@ -175,6 +176,10 @@ class ChannelStore:
         now: the current time on the store's clock.
         senders: sender ids registered from the start.
         receivers: receiver ids registered from the start.
+        epoch: how many times the actor restarted. From epoch 1 on, nothing
+            is handed out until every receiver registered from the start has
+            told what it delivered (:meth:`resume`) or its lease expired, so
+            what producers replay and was delivered before is dropped.
 
     Example:
         >>> store = ChannelStore("c", 4, lease_timeout=5.0, now=0.0, senders=[1], receivers=[2])
@@ -200,6 +205,7 @@ class ChannelStore:
         now: float,
         senders: Iterable[int] = (),
         receivers: Iterable[int] = (),
+        epoch: int = 0,
     ) -> None:
         if capacity is not None and capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
@@ -218,11 +224,19 @@ class ChannelStore:
         self.receivers_closed = False
         self.ever_fetched: set[int] = set()
         self.accepted: dict[int, int] = {}  # stream -> every seq below it was stored once
+        self.delivered: dict[int, SeqRanges] = {}  # stream -> seqs receivers delivered
+        self.epoch = epoch
+        self.closure_known: set[int] = set()  # closed senders a receiver has heard of
+        self.reported: set[int] = set()  # receivers that delivered before a restart
+        self.ends: dict[int, int] = {}  # cleanly closed sender -> one past its last seq
+        self.shared = False  # a receiver before a restart was not the only one
+        self.uncertain = False  # a receiver died before telling what it delivered
         self.seen: dict[int, set[int]] = {}  # endpoint id -> sessions that spoke themselves
         for sender_id in senders:
             self.add_sender(sender_id, now)
         for reader_id in receivers:
             self.add_receiver(reader_id, now)
+        self.resuming: set[int] = set(self.receivers) if epoch else set()
 
     # ------------------------------------------------------------ registration
 
@@ -305,7 +319,9 @@ class ChannelStore:
         producer = self.producers.get(sender_id)
         return producer is not None and producer.status == "open"
 
-    def close_sender(self, sender_id: int, marker: bytes | None = None) -> None:
+    def close_sender(
+        self, sender_id: int, marker: bytes | None = None, end_seq: int | None = None
+    ) -> None:
         """End a sender: cleanly, or failed when ``marker`` (a ``WireError`` frame) is given.
 
         The marker goes into the buffer after everything the sender stored.
@@ -314,7 +330,10 @@ class ChannelStore:
         Args:
             sender_id: the sender; unknown or already ended senders change nothing.
             marker: the producer's ``WireError`` frame, for a failure.
+            end_seq: one past its last seq (receivers remember it across a restart).
         """
+        if end_seq is not None and marker is None:
+            self.ends[sender_id] = max(self.ends.get(sender_id, 0), end_seq)
         producer = self.producers.get(sender_id)
         if producer is None or producer.status != "open":
             return
@@ -452,9 +471,15 @@ class ChannelStore:
             (0, 2, None)
         """
         accepted = self.accepted.get(stream, 0)
+        ranges = self.delivered.get(stream)
+        if ranges is not None:
+            accepted = ranges.through(accepted)
         if seq > accepted:
             return None
-        return max(0, seq + count - accepted)
+        skip = max(0, accepted - seq)
+        if ranges is not None and skip < count:
+            skip += ranges.covered_prefix(seq + skip, seq + count)
+        return max(0, count - skip)
 
     def _forget_tickets(self, sender_id: int) -> None:
         self.waiting = deque(t for t in self.waiting if t[0] != sender_id)
@@ -475,6 +500,7 @@ class ChannelStore:
         accepted = self.accepted.get(frame.stream, 0)
         end = frame.seq + frame.count
         frame.skip = max(frame.skip, min(frame.count, accepted - frame.seq))
+        self._trim_delivered(frame)
         if not frame.pending:
             return
         self.accepted[frame.stream] = max(accepted, end)
@@ -518,7 +544,7 @@ class ChannelStore:
             The frames (empty when the buffer is).
         """
         holding = self._session(reader_id, session, now)
-        if holding is None:
+        if holding is None or self.resuming_pending():
             return []
         if received is not None and received < holding.handed:
             self._recall(holding, holding.handed - received)
@@ -527,6 +553,12 @@ class ChannelStore:
         buffer = self.buffer
         while buffer and (not taken or total + buffer[0].pending <= max_messages):
             frame = buffer.popleft()
+            before = frame.pending
+            if self._trim_delivered(frame) and not frame.pending:
+                self.buffered -= before
+                continue
+            self.buffered -= before - frame.pending
+            frame.redelivered = frame.redelivered or self.uncertain
             taken.append(frame)
             total += frame.pending
         if taken:
@@ -617,13 +649,173 @@ class ChannelStore:
         while frames and newly >= frames[0].pending:
             frame = frames.popleft()
             newly -= frame.pending
-            self._count_delivered(frame)
+            self._count_delivered(frame, frame.count)
         if frames and newly:
+            self._count_delivered(frames[0], frames[0].skip + newly)
             frames[0].skip += newly
         return True
 
-    def _count_delivered(self, frame: Frame) -> None:
-        del frame  # per-producer delivered counts come with the next issue's acks
+    def _count_delivered(self, frame: Frame, upto: int) -> None:
+        """Record messages ``skip .. upto`` of ``frame`` as delivered (by stream and seq)."""
+        if frame.count:
+            ranges = self.delivered.setdefault(frame.stream, SeqRanges())
+            ranges.add(frame.seq + frame.skip, frame.seq + upto)
+
+    def _trim_delivered(self, frame: Frame) -> bool:
+        """Skip the start of ``frame`` that was delivered already; whether it changed."""
+        ranges = self.delivered.get(frame.stream)
+        if ranges is None or not frame.count:
+            return False
+        covered = ranges.covered_prefix(frame.seq + frame.skip, frame.seq + frame.count)
+        frame.skip += covered
+        return covered > 0
+
+    # ------------------------------------------------------------ restart
+
+    def resuming_pending(self) -> bool:
+        """Whether a receiver registered from the start has yet to :meth:`resume`.
+
+        Returns:
+            True while handing out must wait (after a restart only).
+        """
+        return bool(self.resuming) and any(r in self.receivers for r in self.resuming)
+
+    def resume(
+        self,
+        reader_id: int,
+        delivered: dict[int, list[tuple[int, int]]],
+        closed: dict[int, int],
+        now: float,
+        exclusive: bool = False,
+    ) -> None:
+        """A receiver tells a restarted store what it delivered and which senders it saw close.
+
+        Args:
+            reader_id: the receiver (its lease is renewed).
+            delivered: per stream, the seq spans it delivered to its application.
+            closed: senders it heard closed cleanly, with one past their last
+                seq; each counts as closed once everything up to it is
+                delivered (until then it may come back to replay).
+            now: the store clock.
+            exclusive: it was the only receiver that ever fetched.
+        """
+        if delivered:
+            self.reported.add(reader_id)
+        self.shared = self.shared or (bool(delivered) and not exclusive) or len(self.reported) > 1
+        for stream, spans in delivered.items():
+            ranges = self.delivered.setdefault(stream, SeqRanges())
+            for start, end in spans:
+                ranges.add(start, end)
+        for sender_id, end in closed.items():
+            self.ends[sender_id] = max(self.ends.get(sender_id, 0), end)
+        self.settle_closed()
+        self.resuming.discard(reader_id)
+        self.renew(reader_id, now)
+
+    def settle_closed(self) -> None:
+        """Count as closed every open sender known closed before a restart and fully delivered."""
+        for sender_id, end in self.ends.items():
+            producer = self.producers.get(sender_id)
+            if (
+                producer is not None
+                and producer.status == "open"
+                and self.delivered_through(sender_id, 0) >= end
+            ):
+                producer.status = "closed"
+                self._forget_tickets(sender_id)
+        self._check_senders()
+
+    def delivered_within(self, frames: Iterable[Frame]) -> tuple[tuple[int, int, int], ...]:
+        """Seq spans inside ``frames`` delivered already, for the receiver to drop.
+
+        Skipping covers a delivered *start* of a frame; after a restart a
+        replayed frame can also hold delivered seqs further in.
+
+        Args:
+            frames: frames being handed out.
+
+        Returns:
+            ``(stream, start, end)`` spans (empty in the common case).
+        """
+        spans: list[tuple[int, int, int]] = []
+        for frame in frames:
+            ranges = self.delivered.get(frame.stream)
+            if ranges is None or not frame.count:
+                continue
+            first, end = frame.seq + frame.skip, frame.seq + frame.count
+            spans.extend(
+                (frame.stream, max(a, first), min(b, end))
+                for a, b in ranges.spans
+                if a < end and b > first
+            )
+        return tuple(spans)
+
+    def is_exclusive(self, reader_id: int) -> bool:
+        """Whether ``reader_id`` is the only receiver that ever fetched, across restarts.
+
+        Then it sees every message, and a gap in a stream's seqs means loss.
+
+        Args:
+            reader_id: the receiver asking (after a :meth:`take`).
+
+        Returns:
+            True while no other receiver has fetched from this channel.
+        """
+        if self.shared or self.uncertain or self.reported - {reader_id}:
+            return False
+        return len(self.ever_fetched) == 1
+
+    def delivered_through(self, stream: int, start: int) -> int:
+        """The first seq of ``stream`` from ``start`` on not known delivered.
+
+        A producer keeps every message from there on, to replay it if the
+        actor restarts; it forgets what is below.
+
+        Args:
+            stream: the producer's stream.
+            start: its oldest kept seq.
+
+        Returns:
+            A seq at or after ``start``.
+        """
+        ranges = self.delivered.get(stream)
+        return start if ranges is None else ranges.through(start)
+
+    def forget_below(self, stream: int, start: int) -> None:
+        """Treat seqs of ``stream`` below ``start`` as delivered (its producer kept none).
+
+        Args:
+            stream: the producer's stream.
+            start: its oldest kept seq.
+        """
+        self.delivered.setdefault(stream, SeqRanges()).add(0, start)
+        self.accepted[stream] = max(self.accepted.get(stream, 0), start)
+
+    def closed_senders(self) -> dict[int, int]:
+        """Senders that closed cleanly, with one past their last seq (receivers remember them).
+
+        Returns:
+            ``{sender_id: end_seq}``.
+        """
+        return dict(self.ends)
+
+    def close_settled(self, sender_id: int, end_seq: int, start: int = 0) -> bool:
+        """Whether a closed sender may forget its messages: all delivered and its end known.
+
+        Args:
+            sender_id: the closed sender (its stream).
+            end_seq: one past its last seq.
+            start: its oldest kept seq.
+
+        Returns:
+            True once every seq up to ``end_seq`` was delivered and a receiver
+            heard it closed (or no receiver is left).
+        """
+        if self.receivers_closed:
+            return True
+        return (
+            sender_id in self.closure_known and self.delivered_through(sender_id, start) >= end_seq
+        )
 
     def _session(self, reader_id: int, session: int, now: float) -> _Holding | None:
         holding = self.receivers.get(reader_id)
@@ -678,6 +870,7 @@ class ChannelStore:
             declared lost now, in that order.
         """
         events: list[tuple[str, int]] = []
+        self.settle_closed()
         for sender_id, producer in self.producers.items():
             if producer.status == "open" and producer.deadline <= now:
                 producer.status = "lost"
@@ -702,6 +895,8 @@ class ChannelStore:
         for reader_id, holding in list(self.receivers.items()):
             if holding.deadline <= now:
                 del self.receivers[reader_id]
+                if reader_id in self.resuming:  # what it delivered before the restart is unknown
+                    self.uncertain = True
                 self._give_back(holding, redelivered=True)
                 events.append(("receiver", reader_id))
         if events:

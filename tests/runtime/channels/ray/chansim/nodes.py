@@ -51,21 +51,38 @@ class StoreNode:
     store: ChannelStore = field(init=False)
     max_used: int = 0
 
+    epoch: int = 0
+    uncertain: bool = False  # an epoch began without a dead receiver's report
+
     def __post_init__(self) -> None:
+        self._new_store()
+
+    def _new_store(self) -> None:
         self.store = ChannelStore(
             CID,
             self.capacity,
             lease_timeout=LEASE,
-            now=0.0,
+            now=self.world.now,
             senders=self.senders,
             receivers=self.receivers,
+            epoch=self.epoch,
         )
 
+    def restart(self) -> None:
+        """The actor died and Ray restarted it: its state is gone, the epoch goes up."""
+        self.epoch += 1
+        self._new_store()
+        self.world.log(f"STORE RESTART epoch {self.epoch}")
+
     def handle(self, op: str, args: tuple[Any, ...]) -> Any:
-        """Answer one call (see the module docstring)."""
+        """Answer one call (see the module docstring); calls of another epoch are fenced off."""
         store = self.store
         now = self.world.now
-        reply = getattr(self, f"_{op}")(store, now, *args)
+        epoch, *rest = args
+        if epoch != self.epoch:
+            return ("epoch", self.epoch)
+        reply = getattr(self, f"_{op}")(store, now, *rest)
+        self.uncertain = self.uncertain or store.uncertain
         self.max_used = max(self.max_used, store.used())
         for kind, endpoint in store.expire(now):
             self.world.log(f"store: {kind} {endpoint} lease expired")
@@ -76,24 +93,40 @@ class StoreNode:
         return "ok"
 
     def _put(
-        self, store: ChannelStore, now: float, sender: int, data: bytes, seq: int, count: int
-    ) -> str:
+        self,
+        store: ChannelStore,
+        now: float,
+        sender: int,
+        data: bytes,
+        seq: int,
+        count: int,
+        oldest: int,
+    ) -> tuple[str, int]:
         store.renew(sender, now)
+        store.forget_below(sender, oldest)
+        through = store.delivered_through(sender, oldest)
+        if store.receivers_closed:
+            return ("closed", through)
         fresh = store.fresh(sender, seq, count)
         if fresh is None:
-            return "gap"
+            return ("gap", through)
         if not fresh:
-            return "ok"
+            return ("ok", through)
         if not store.is_open_sender(sender):
-            return "sender_closed"
+            return ("sender_closed", through)
         verdict = store.admit(sender, (sender, seq), fresh)
         if verdict == "ok":
             store.store(Frame(data, producer=sender, stream=sender, seq=seq, count=count), now)
-        return verdict
+        return (verdict, store.delivered_through(sender, oldest))
 
-    def _close(self, store: ChannelStore, now: float, sender: int) -> str:
-        store.close_sender(sender)
-        return "ok"
+    def _close(
+        self, store: ChannelStore, now: float, sender: int, end: int, oldest: int
+    ) -> tuple[str, int]:
+        store.renew(sender, now)
+        store.forget_below(sender, oldest)
+        store.close_sender(sender, end_seq=end)
+        settled = store.close_settled(sender, end, oldest)
+        return ("ok" if settled else "wait", store.delivered_through(sender, oldest))
 
     def _ack(
         self, store: ChannelStore, now: float, reader: int, session: int, delivered: int
@@ -110,14 +143,22 @@ class StoreNode:
         most: int,
         delivered: int,
         received: int,
-    ) -> FrameBatch:
+        report: dict[int, list[tuple[int, int]]] | None,
+        known_closed: dict[int, int],
+        exclusive: bool,
+    ) -> tuple[FrameBatch, dict[int, int]]:
         store.renew(reader, now, session)
+        if report is not None:
+            store.resume(reader, report, known_closed, now, exclusive)
+        store.closure_known.update(known_closed)
+        store.ends.update(known_closed)
         store.ack(reader, session, delivered, now)
+        closed = store.closed_senders()
         if reader not in store.receivers:
-            return FrameBatch("closed", detail="receiver closed")
+            return FrameBatch("closed", detail="receiver closed"), closed
         taken = store.take(reader, session, most, now, received)
         if not taken:
-            return FrameBatch("closed" if store.ended_for(reader) else "empty")
+            return FrameBatch("closed" if store.ended_for(reader) else "empty"), closed
         return FrameBatch(
             "ok",
             tuple(f.data or b"" for f in taken),
@@ -125,46 +166,83 @@ class StoreNode:
             tuple(f.count for f in taken),
             tuple(f.skip for f in taken),
             tuple(f.redelivered for f in taken),
-            exclusive=len(store.ever_fetched) == 1,
-        )
+            store.delivered_within(taken),
+            exclusive=store.is_exclusive(reader),
+        ), closed
 
 
-def beater(world: World, endpoint: int, owner: Process) -> ProcessBody:
+def beater(world: World, endpoint: int, owner: Process, epoch: list[int]) -> ProcessBody:
     """The heartbeat thread of ``owner``: beats while it is alive."""
     incarnation = owner.incarnation
     while owner.alive and owner.incarnation == incarnation and not owner.done:
-        yield Call("beat", (endpoint,), timeout=BEAT)
+        yield Call("beat", (epoch[0], endpoint), timeout=BEAT)
         yield Sleep(BEAT)
 
 
-def producer_body(world: World, pid: int, total: int, limit: int) -> ProcessBody:
+def producer_body(world: World, pid: int, total: int, limit: int, epoch: list[int]) -> ProcessBody:
     """A deterministic producer: sends ``[pid, 0] .. [pid, total - 1]``, then closes.
 
     Re-run from the start after a kill, it sends the same values with the
-    same seqs under the same stream id (Ray re-running a task).
+    same seqs under the same stream id (Ray re-running a task). It keeps what
+    was stored and not delivered, replays it when the store's epoch changes,
+    and its close waits until everything was delivered.
     """
     rng = world.rng
     outbox: Outbox[list[int]] = Outbox(
         CID, limit=limit, batch_bytes=1 << 20, max_frame_size=1 << 24
     )
+    outbox.keep_until_delivered()
     index = 0
     while index < total:
         take = min(total - index, rng.randint(1, limit))
         outbox.pending.extend([pid, i] for i in range(index, index + take))
         index += take
         data, count = outbox.take()
-        seq = outbox.stored_seq
-        while True:
-            reply = yield Call("put", (pid, data, seq, count))
-            if reply == "ok":
-                outbox.confirm()
-                world.log(f"P{pid} stored {seq}..{seq + count - 1}")
-                break
-            if reply in ("sender_closed", "closed"):
-                raise AssertionError(f"P{pid}: put refused: {reply}")
-            yield Sleep(0.05 if reply is None else 0.2)  # timeout or "wait"/"gap": ask again
-    while (yield Call("close", (pid,))) != "ok":
-        pass
+        todo = [(outbox.stored_seq, count, data)]
+        while todo:
+            seq, size, frame = todo[0]
+            reply = yield Call("put", (epoch[0], pid, frame, seq, size, outbox.oldest()))
+            if reply is None:
+                yield Sleep(0.05)
+                continue
+            verdict, value = reply
+            if verdict == "epoch":
+                epoch[0] = value
+                world.log(f"P{pid} replays {len(outbox.kept or ())} kept batches to epoch {value}")
+                todo = [*(outbox.kept or ()), todo[-1]]
+                continue
+            outbox.release(value)
+            if verdict == "ok":
+                todo.pop(0)
+            elif verdict == "closed":
+                return
+            elif verdict == "sender_closed":
+                raise AssertionError(f"P{pid}: put refused: {verdict}")
+            else:
+                yield Sleep(0.2)  # "wait" for room, or "gap": ask again
+        outbox.confirm()
+        world.log(f"P{pid} stored {outbox.stored_seq - count}..{outbox.stored_seq - 1}")
+    while True:
+        reply = yield Call("close", (epoch[0], pid, outbox.next_seq, outbox.oldest()))
+        if reply is None:
+            continue
+        verdict, value = reply
+        if verdict == "ok":
+            break
+        if verdict == "epoch":
+            epoch[0] = value
+            for seq, size, frame in list(outbox.kept or ()):
+                while True:
+                    put = (epoch[0], pid, frame, seq, size, outbox.oldest())
+                    answer = yield Call("put", put)
+                    if answer is not None and answer[0] in ("ok", "closed"):
+                        break
+                    if answer is not None and answer[0] == "epoch":
+                        epoch[0] = answer[1]
+                    yield Sleep(0.1)
+            continue
+        outbox.release(value)
+        yield Sleep(0.2)
     world.log(f"P{pid} closed")
 
 
@@ -177,11 +255,19 @@ class ReceiverLog:
     ended: bool = False
 
 
-def receiver_body(world: World, rid: int, log: ReceiverLog, most: int) -> ProcessBody:
-    """A receiver: fetches, delivers every message, acknowledges now and then."""
+def receiver_body(
+    world: World, rid: int, log: ReceiverLog, most: int, epoch: list[int]
+) -> ProcessBody:
+    """A receiver: fetches, delivers every message, acknowledges now and then.
+
+    When the store's epoch changes it drops what it holds undelivered and
+    tells the new store what it delivered and which senders it saw close.
+    """
     rng = world.rng
     inbox = Inbox(CID, list[int])
     session = rid * 1000 + 1
+    report: dict[int, list[tuple[int, int]]] | None = None
+    known_closed: dict[int, int] = {}
     while True:
         while True:
             try:
@@ -197,15 +283,25 @@ def receiver_body(world: World, rid: int, log: ReceiverLog, most: int) -> Proces
             if rng.random() < 0.1:
                 yield Sleep(rng.uniform(0.0, 0.3))  # the application is slow
             if rng.random() < 0.05:
-                yield Call("ack", (rid, session, inbox.delivered))
+                yield Call("ack", (epoch[0], rid, session, inbox.delivered))
         if inbox.eof is not None:
             log.ended = True
             world.log(f"R{rid} end of channel")
             return
-        reply = yield Call("fetch", (rid, session, most, inbox.delivered, inbox.received))
+        args = (rid, session, most, inbox.delivered, inbox.received, report, known_closed)
+        args = (*args, inbox.exclusive)
+        reply = yield Call("fetch", (epoch[0], *args))
         if reply is None:
             continue
-        if reply.status == "closed" and reply.detail:
-            raise AssertionError(f"R{rid}: {reply.detail}")
-        if not inbox.accept(reply):
+        if reply[0] == "epoch":
+            epoch[0] = reply[1]
+            report = inbox.restart()
+            session += 1
+            world.log(f"R{rid} resumes at epoch {epoch[0]}: delivered {report}")
+            continue
+        batch, known_closed = reply
+        report = None
+        if batch.status == "closed" and batch.detail:
+            raise AssertionError(f"R{rid}: {batch.detail}")
+        if not inbox.accept(batch):
             yield Sleep(0.1)

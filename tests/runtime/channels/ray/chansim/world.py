@@ -42,6 +42,7 @@ class Faults:
             max_delay=rng.choice([0.01, 0.2, 1.0]),
             producer_kills=rng.choice([0, 1, 2]),
             receiver_kills=rng.choice([0, 0, 1]),
+            store_restarts=rng.choice([0, 0, 1, 2]),
         )
 
 
@@ -156,7 +157,8 @@ class World:
     def _send(self, process: Process, incarnation: int, call_id: int, call: Call) -> None:
         faults = self.faults
         if self.rng.random() < faults.drop_call:
-            self.log(f"drop call {process.name} {call.op}")
+            if call.op != "beat":
+                self.log(f"drop call {process.name} {call.op}")
             return
         copies = 2 if self.rng.random() < faults.duplicate else 1
         for _ in range(copies):
@@ -165,7 +167,8 @@ class World:
     def _deliver(self, process: Process, incarnation: int, call_id: int, call: Call) -> None:
         reply = self.handler(call.op, call.args)
         if self.rng.random() < self.faults.drop_reply:
-            self.log(f"drop reply {process.name} {call.op}")
+            if call.op != "beat":
+                self.log(f"drop reply {process.name} {call.op}")
             return
 
         def answer() -> None:
