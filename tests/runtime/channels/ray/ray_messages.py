@@ -197,3 +197,19 @@ def send_range_logging_pid(sender: Any, count: int, pause: float, pid_file: str)
 
     asyncio.run(run())
     return count
+
+
+def receive_ack_then_hang(receiver: Any, report: Any, acked: int, extra: int) -> None:
+    """Task body: explicit acks; ack ``acked`` messages, receive ``extra`` more, report, hang."""
+    import os
+
+    async def run() -> None:
+        rx = receiver.ack_explicitly()
+        done = [await rx.recv() for _ in range(acked)]
+        await rx.ack()
+        pending = [await rx.recv() for _ in range(extra)]
+        await report.send((os.getpid(), done, pending))
+        await report.flush()
+        await asyncio.sleep(3600)
+
+    asyncio.run(run())

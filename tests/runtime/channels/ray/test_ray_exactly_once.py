@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import pytest
 import ray
-from ray_messages import send_range_logging_pid
+from ray_messages import receive_ack_then_hang, send_range_logging_pid
 
 from klaw_core.runtime.channels.ray import ray_channel
 from klaw_core.runtime.errors import ChannelEndedError
@@ -69,3 +69,38 @@ async def test_producer_task_sigkilled_under_default_retries_loses_and_duplicate
     assert got == list(range(count))  # in order
     assert recovered < WAIT
     await rx.close()
+
+
+async def test_receiver_killed_in_explicit_ack_mode_redelivers_only_its_unacknowledged_messages() -> (
+    None
+):
+    total = 400
+    tx, rx = ray_channel(100, value_type=int, lease_timeout=2.0, heartbeat_interval=0.25)
+    report_tx, report_rx = ray_channel(4, value_type=tuple[int, list[int], list[int]])
+    ray.remote(receive_ack_then_hang).options(max_retries=0).remote(rx.clone(), report_tx, 5, 5)
+
+    async def produce() -> None:
+        async with tx:
+            for value in range(total):
+                await tx.send(value)
+
+    producer = asyncio.create_task(produce())
+    async with asyncio.timeout(WAIT):
+        pid, acked, pending = await report_rx.recv()
+        os.kill(pid, signal.SIGKILL)
+        received: list[int] = []
+        marked: list[int] = []
+        async for value in rx:
+            received.append(value)
+            if rx.redelivered:
+                marked.append(value)
+        await producer
+    copies = Counter(received + acked + pending)
+    assert sorted(copies) == list(range(total))  # 0 lost
+    assert not set(acked) & set(received)  # acknowledged: never delivered again
+    duplicated = sorted(v for v, n in copies.items() if n > 1)
+    assert duplicated == sorted(pending)  # only what it received after its last ack ...
+    assert set(pending) <= set(marked)  # ... and marked
+    assert max(copies.values()) == 2
+    await rx.close()
+    await report_rx.close()

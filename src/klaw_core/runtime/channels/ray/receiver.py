@@ -99,6 +99,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
     __slots__ = (
         "__weakref__",
         "_acks",
+        "_confirmed",
         "_fetch",
         "_fetch_size",
         "_inbox",
@@ -107,9 +108,10 @@ class RayReceiver(RayEndpoint, Generic[T]):
         "_wake_gen",
     )
 
-    def __init__(self, ref: ChannelRef, reader_id: int) -> None:
+    def __init__(self, ref: ChannelRef, reader_id: int, explicit_ack: bool = False) -> None:
         super().__init__(ref, reader_id)
         link = self._link
+        self._confirmed: int | None = 0 if explicit_ack else None  # explicit mode: acked total
         capacity = ref.capacity
         self._inbox = Inbox(ref.channel_id, ref.value_type)
         self._fetch: asyncio.Task[FrameBatch] | None = None
@@ -136,8 +138,75 @@ class RayReceiver(RayEndpoint, Generic[T]):
 
     @property
     def delivered(self) -> int:
-        """Messages this receiver has handed out (or skipped as invalid) so far."""
+        """Messages this receiver counts as delivered: what the actor may forget.
+
+        Handed out (or skipped as invalid) so far; in explicit acknowledgement
+        mode (:meth:`ack_explicitly`), only what :meth:`ack` confirmed.
+        """
+        if self._confirmed is not None:
+            return self._confirmed
         return self._inbox.delivered
+
+    def ack_explicitly(self) -> Self:
+        """Switch to explicit acknowledgement: only :meth:`ack` tells the actor what is done.
+
+        Why: by default a message counts as delivered once ``recv()`` returned
+        it, so if this receiver's process dies, the messages it returned since
+        its last report come again to another receiver (marked
+        :attr:`redelivered`). Acknowledging explicitly after processing makes
+        that window exactly the messages not yet acknowledged: nothing
+        acknowledged is ever delivered again. Unacknowledged messages keep
+        their room in the channel, so acknowledge regularly. The mode moves
+        with the receiver when it is pickled.
+
+        Returns:
+            This receiver.
+
+        Example:
+            >>> import asyncio
+            >>> from klaw_core.runtime.channels import channel
+            >>> async def main() -> list[int]:
+            ...     tx, rx = channel(4, backend="ray", value_type=int)
+            ...     rx = rx.ack_explicitly()
+            ...     await tx.send(1)
+            ...     await tx.close()
+            ...     got = [await rx.recv()]
+            ...     await rx.ack()  # processed: never delivered again
+            ...     await rx.close()
+            ...     return got
+            >>> asyncio.run(main())
+            [1]
+        """
+        if self._confirmed is None:
+            self._confirmed = self._inbox.delivered
+        return self
+
+    async def ack(self) -> None:
+        """Acknowledge every message received so far (explicit mode) and tell the actor now.
+
+        In the default mode messages are acknowledged as they are received;
+        this only reports at once.
+
+        Raises:
+            ChannelLostError: the channel actor died.
+        """
+        if self._confirmed is not None:
+            self._confirmed = self._inbox.delivered
+        delivered = self.delivered
+        if delivered <= self._reported or self._closed:
+            return
+        self._reported = delivered
+        link = self._link
+        await call(link, link.actor.ack.remote(self._id, self._stream, self._ack(delivered)), 0.0)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (move) this receiver, keeping its acknowledgement mode.
+
+        Returns:
+            What :mod:`pickle` rebuilds the copy from.
+        """
+        rebuild, args = super().__reduce__()
+        return (rebuild, (*args, self._confirmed is not None))
 
     # ------------------------------------------------------------ receiving
 
