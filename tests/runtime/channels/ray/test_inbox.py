@@ -145,3 +145,25 @@ def test_end_of_channel_and_clear() -> None:
     assert inbox.next() is NOTHING
     assert inbox.delivered == 1
     assert not inbox.accept(FrameBatch("empty"))
+
+
+def test_after_an_actor_restart_it_reports_what_it_delivered_and_drops_what_it_held() -> None:
+    inbox = Inbox(CID, int)
+    inbox.accept(batch((frame([0, 1, 2], 0), 7, 3), (frame([3, 4], 3), 7, 2)))
+    assert [inbox.next(), inbox.next()] == [0, 1]
+    assert inbox.restart() == {7: [(0, 2)]}  # 2, 3, 4 were held, not delivered
+    assert (inbox.delivered, inbox.received, inbox.next()) == (0, 0, NOTHING)
+    # The producer replays a batch cut differently; what was delivered is dropped.
+    inbox.accept(batch((frame([1, 2, 3], 1), 7, 3), (frame([4], 4), 7, 1)))
+    assert drain(inbox) == [2, 3, 4]
+    assert inbox.report() == {7: [(0, 5)]}
+
+
+def test_seqs_the_actor_says_were_delivered_are_dropped_inside_a_frame() -> None:
+    inbox = Inbox(CID, int)
+    replayed = FrameBatch("ok", (frame([0, 1, 2, 3], 0),), (7,), (4,), spans=((7, 1, 3),))
+    inbox.accept(replayed)
+    out: list[int] = []
+    assert not inbox.take(out, 10)
+    assert out == [0, 3]
+    assert inbox.delivered == 4  # the dropped ones count as delivered: their room is freed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from klaw_core.runtime.channels.codec import get_codec_pool
@@ -63,3 +64,28 @@ def test_the_batch_limit_shrinks_for_large_messages() -> None:
     box.take()
     assert box.max_items < 20
     assert box.space() == box.max_items
+
+
+def test_stored_batches_are_kept_until_delivered_to_replay_after_a_restart() -> None:
+    box: Outbox[int] = Outbox("c", limit=10, batch_bytes=1 << 20, max_frame_size=1 << 24)
+    box.keep_until_delivered()
+    for values in ([1, 2], [3], [4, 5]):
+        box.pending.extend(values)
+        box.take()
+        box.confirm()
+    assert [(seq, count) for seq, count, _ in box.kept or ()] == [(0, 2), (2, 1), (3, 2)]
+    box.release(3)  # the actor says seqs below 3 were delivered
+    assert ([(seq, count) for seq, count, _ in box.kept or ()], box.oldest()) == ([(3, 2)], 3)
+    box.release(5)
+    assert (box.kept, box.oldest(), box.following_seq()) == (deque(), 5, 5)
+
+
+def test_a_copy_goes_on_from_the_seq_the_original_reached() -> None:
+    box: Outbox[int] = Outbox("c", limit=10, batch_bytes=1 << 20, max_frame_size=1 << 24)
+    box.pending.extend([1, 2, 3])
+    copy: Outbox[int] = Outbox(
+        "c", limit=10, batch_bytes=1 << 20, max_frame_size=1 << 24, first_seq=box.following_seq()
+    )
+    copy.pending.append(4)
+    copy.take()
+    assert (copy.stored_seq, copy.next_seq) == (3, 4)

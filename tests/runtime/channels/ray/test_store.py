@@ -288,3 +288,34 @@ def test_a_re_run_producer_takes_the_place_in_line_of_its_dead_instance() -> Non
     assert store.fresh(P1, 0, 3) == 0  # the re-run repeats stored messages: "ok" at once
     assert put(store, P1, 3, 2) == "wait"  # ...and asks again, first in line
     assert list(store.waiting) == [(P1, P1, 3), (P2, P2, 0)]
+
+
+def test_a_restarted_store_waits_for_every_receiver_and_drops_what_was_delivered() -> None:
+    store = ChannelStore(
+        CID, 10, lease_timeout=LEASE, now=0.0, senders=[P1], receivers=[R1, R2], epoch=1
+    )
+    store.forget_below(P1, 2)  # the producer kept seqs from 2 on: below was delivered
+    assert put(store, P1, 2, 4) == "ok"  # replayed: seqs 2..5
+    assert store.take(R1, 1, 100, now=0.0) == []  # R2 has not told what it delivered
+    store.resume(R2, {P1: [(2, 3), (4, 5)]}, {}, now=0.0)
+    store.resume(R1, {}, {P1: 6}, now=0.0)  # R1 saw P1 close after seq 5
+    (taken,) = store.take(R1, 1, 100, now=0.0)
+    assert (taken.seq, taken.skip, store.delivered_within([taken])) == (2, 1, ((P1, 4, 5),))
+    assert store.ack(R1, 1, 3, now=0.0)  # 3 and 5 delivered now (4 was dropped)
+    assert store.delivered_through(P1, 2) == 6
+    assert not store.senders_closed
+    store.settle_closed()  # everything up to its end is delivered: P1 counts as closed
+    assert store.senders_closed
+    assert store.ended_for(R1)
+
+
+def test_a_receiver_that_died_before_telling_makes_the_new_epoch_mark_redelivered() -> None:
+    store = ChannelStore(
+        CID, 10, lease_timeout=LEASE, now=0.0, senders=[P1], receivers=[R1, R2], epoch=1
+    )
+    store.resume(R1, {}, {}, now=4.0)
+    assert put(store, P1, 0, 2, now=4.0) == "ok"
+    assert store.expire(now=6.0) == [("receiver", R2)]  # R2 never told
+    (taken,) = store.take(R1, 1, 100, now=6.0)
+    assert taken.redelivered
+    assert not store.is_exclusive(R1)

@@ -429,10 +429,17 @@ class ChannelStore:
         instance Ray re-runs under the same stream asks with another seq. Its
         place in line is the old ticket's (it is the same producer).
         """
-        for index, other in enumerate(self.waiting):
-            if other[:2] == key[:2] and other != key:
-                self.waiting[index] = key
-                return
+        waiting = self.waiting
+        stale = [t for t in waiting if t[:2] == key[:2] and t != key]
+        if not stale:
+            return
+        if key in waiting:
+            for ticket in stale:
+                waiting.remove(ticket)
+        else:
+            waiting[waiting.index(stale[0])] = key
+            for ticket in stale[1:]:
+                waiting.remove(ticket)
 
     def withdraw(self, sender_id: int, ticket: tuple[int, int]) -> None:
         """Take a put that gave up (timed out) out of the line.
