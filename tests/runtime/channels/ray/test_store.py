@@ -319,3 +319,29 @@ def test_a_receiver_that_died_before_telling_makes_the_new_epoch_mark_redelivere
     (taken,) = store.take(R1, 1, 100, now=6.0)
     assert taken.redelivered
     assert not store.is_exclusive(R1)
+
+
+def test_a_sender_closed_before_the_restart_is_not_declared_lost_while_reports_are_due() -> None:
+    """Simulation seed 40150: P2 closed and was gone before the restart; the
+    receiver that delivered its first seqs reported after P2's lease ran out,
+    and P2 was declared lost although everything it sent had been delivered."""
+    store = ChannelStore(
+        CID, 10, lease_timeout=LEASE, now=0.0, senders=[P1, P2], receivers=[R1, R2], epoch=1
+    )
+    store.resume(R1, {P2: [(4, 10)]}, {P2: 10}, now=1.0)  # R1 saw P2 close after seq 9
+    assert store.next_deadline() == LEASE  # P1's lease, and the receivers': not P2's
+    for endpoint in (P1, R1, R2):  # alive: their heartbeats go on
+        store.renew(endpoint, now=LEASE)
+    assert store.expire(now=LEASE + 1.0) == []  # R2 has yet to tell: P2's fate is open
+    store.resume(R2, {P2: [(0, 4)]}, {}, now=LEASE + 2.0)
+    assert store.producers[P2].status == "closed"
+    assert store.expire(now=LEASE + 3.0) == []
+
+
+def test_a_sender_closed_before_the_restart_with_messages_never_delivered_is_lost() -> None:
+    store = ChannelStore(
+        CID, 10, lease_timeout=LEASE, now=0.0, senders=[P1], receivers=[R1], epoch=1
+    )
+    store.resume(R1, {P1: [(0, 4)]}, {P1: 10}, now=1.0)  # seqs 4..9 were stored, not delivered
+    store.renew(R1, now=LEASE)
+    assert store.expire(now=LEASE + 1.0) == [("producer", P1)]  # and P1 never came back

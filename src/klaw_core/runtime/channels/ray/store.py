@@ -878,8 +878,8 @@ class ChannelStore:
         """
         events: list[tuple[str, int]] = []
         self.settle_closed()
-        for sender_id, producer in self.producers.items():
-            if producer.status == "open" and producer.deadline <= now:
+        for sender_id, producer in self._leased_producers():
+            if producer.deadline <= now:
                 producer.status = "lost"
                 self._forget_tickets(sender_id)
                 silent = self.lease_timeout
@@ -919,9 +919,25 @@ class ChannelStore:
             The store-clock time of the next possible expiry, or ``None`` when
             no endpoint holds a lease.
         """
-        deadlines = [p.deadline for p in self.producers.values() if p.status == "open"]
+        deadlines = [p.deadline for _, p in self._leased_producers()]
         deadlines.extend(h.deadline for h in self.receivers.values())
         return min(deadlines, default=None)
+
+    def _leased_producers(self) -> list[tuple[int, ProducerState]]:
+        """Open senders whose lease can expire now.
+
+        A sender heard closed before a restart is not among them while
+        receivers have yet to report: whether everything it sent was
+        delivered (it is closed) or not (it is lost, unless it comes back to
+        replay) is known only then. Its process may well be gone, and the
+        reports may take longer than its lease.
+        """
+        held = self.ends if self.resuming_pending() else {}
+        return [
+            (sender_id, producer)
+            for sender_id, producer in self.producers.items()
+            if producer.status == "open" and sender_id not in held
+        ]
 
     def _check_senders(self) -> None:
         if not self.senders_closed and all(p.status != "open" for p in self.producers.values()):
