@@ -64,6 +64,7 @@ __all__ = [
     "ALL_SENDERS_CLOSED",
     "LOST_DETAIL",
     "RECEIVER_CLOSED",
+    "REPORT_DELAY",
     "SENDER_CLOSED",
     "ChannelRef",
     "Link",
@@ -84,6 +85,9 @@ R = TypeVar("R")
 ray: Any = _ray_module
 
 _UNBOUNDED_CREDIT: Final = sys.maxsize
+
+REPORT_DELAY: Final = 0.05
+"""Seconds a change in a process's blocked tasks waits before it is reported to the actor."""
 
 
 def new_endpoint_id() -> int:
@@ -330,19 +334,32 @@ class Link:
         )
 
     def note_waiting(self) -> None:
-        """A task joined or left a line: tell the actor the new counts (soon, coalesced).
+        """A task joined or left a line: tell the actor the new counts.
 
-        Fire-and-forget, once per event-loop turn at most, and only when the
-        counts differ from the last report: ``stats()`` in another process
-        then counts this process's blocked tasks (exact once it arrived).
+        Fire-and-forget, and only when the counts differ from the last report,
+        so that ``stats()`` in another process counts this process's blocked
+        tasks (exact once the report arrived). More waiting tasks are reported
+        :data:`REPORT_DELAY` later, so a task that blocks only briefly, as a
+        consumer does between batches, costs no actor call; fewer are
+        reported at once (the process may be about to end).
         """
-        if self._report_due or self.lost is not None:
+        if self.lost is not None:
             return
-        self._report_due = True
-        asyncio.get_running_loop().call_soon(self._send_report)
+        counts = self.waiting()
+        reported = self._reported
+        if counts == reported:
+            return
+        if counts[0] <= reported[0] and counts[1] <= reported[1]:
+            self._send_report()
+        elif not self._report_due:
+            self._report_due = True
+            asyncio.get_running_loop().call_later(REPORT_DELAY, self._send_delayed_report)
+
+    def _send_delayed_report(self) -> None:
+        self._report_due = False
+        self._send_report()
 
     def _send_report(self) -> None:
-        self._report_due = False
         counts = self.waiting()
         if counts == self._reported or self.lost is not None:
             return
