@@ -45,13 +45,21 @@ def test_parked_receive_calls_are_served_in_arrival_order() -> None:
 
 def test_waiting_tasks_are_summed_over_processes_but_the_askers_own() -> None:
     calls = WaitingCalls()
-    calls.report(1, send=2, receive=0)
-    calls.report(2, send=0, receive=3)
+    calls.report(1, send=2, receive=0, until=10.0)
+    calls.report(2, send=0, receive=3, until=10.0)
     calls.object_gets = 1
-    assert calls.totals(exclude=None) == (2, 4)
-    assert calls.totals(exclude=2) == (2, 1)
-    calls.report(2, send=0, receive=0)  # nothing waits there any more
-    assert calls.reports == {1: (2, 0)}
+    assert calls.totals(exclude=None, now=0.0) == (2, 4)
+    assert calls.totals(exclude=2, now=0.0) == (2, 1)
+    calls.report(2, send=0, receive=0, until=10.0)  # nothing waits there any more
+    assert calls.reports == {1: (2, 0, 10.0)}
+
+
+def test_a_report_not_renewed_stops_counting() -> None:
+    calls = WaitingCalls()
+    calls.report(1, send=1, receive=1, until=5.0)
+    calls.report(2, send=1, receive=0, until=9.0)  # renewed later
+    assert calls.totals(exclude=None, now=6.0) == (1, 0)  # process 1 died: its tasks are gone
+    assert 1 not in calls.reports
 
 
 def test_a_blocked_senders_place_counts_from_when_it_blocked() -> None:

@@ -558,12 +558,16 @@ class RayChannelActor(Generic[T]):
     async def report_waiting(self, link_id: int, send: int, receive: int) -> None:
         """Record how many tasks of one process are blocked on this channel.
 
+        The report counts for one lease (``lease_timeout``); the process
+        renews it while its tasks wait.
+
         Args:
             link_id: the reporting process's link id.
             send: its tasks blocked sending.
             receive: its tasks blocked receiving.
         """
-        self._waiting.report(link_id, send=send, receive=receive)
+        until = self._now() + self._store.lease_timeout
+        self._waiting.report(link_id, send=send, receive=receive, until=until)
 
     async def get_frames(
         self,
@@ -813,7 +817,7 @@ class RayChannelActor(Generic[T]):
         """
         if self._lost:
             return None
-        send, receive = self._waiting.totals(exclude=link_id)
+        send, receive = self._waiting.totals(exclude=link_id, now=self._now())
         return msgspec.structs.replace(
             self._store.stats(), tasks_waiting_send=send, tasks_waiting_receive=receive
         )

@@ -198,6 +198,7 @@ class Link:
 
     __slots__ = (
         "__weakref__",
+        "_renewing",
         "_report_due",
         "_reported",
         "credit",
@@ -226,6 +227,7 @@ class Link:
         self.recv_line = TurnLine()
         self._reported = (0, 0)  # waiting counts the actor last heard of
         self._report_due = False
+        self._renewing = False  # a renewal of the last report is scheduled
 
     @property
     def actor(self) -> Any:
@@ -363,8 +365,20 @@ class Link:
         counts = self.waiting()
         if counts == self._reported or self.lost is not None:
             return
+        if counts != (0, 0) and not self._renewing:
+            # The actor counts a report for one lease: renew it while tasks wait.
+            self._renewing = True
+            asyncio.get_running_loop().call_later(
+                self.options.lease_timeout / 2, self._renew_report
+            )
         self._reported = counts
         self.notify("report_waiting", self.link_id, *counts)
+
+    def _renew_report(self) -> None:
+        self._renewing = False
+        if self._reported != (0, 0):
+            self._reported = (0, 0)  # forces the current counts out again
+            self._send_report()
 
     def notify(self, method: str, *args: Any) -> None:
         """Call an actor method without waiting for its reply: once, failures ignored.

@@ -14,7 +14,9 @@ that the asyncio actor (:mod:`.actor`) drives and a unit test can check alone.
   and report the counts of their process (keyed by its link id) whenever they
   change; ``stats()`` sums the reports of every *other* process, and the
   asking process adds its own current counts, so the totals are exact once
-  the reports have arrived. Object-path calls parked at the actor count too.
+  the reports have arrived. A report holds for a limited time (the endpoints'
+  lease), renewed while tasks still wait, so the tasks of a process that died
+  stop counting. Object-path calls parked at the actor count too.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ class WaitingCalls:
         (False, True)
         >>> calls.unpark(first)  # served: the next parked call is first now
         True
-        >>> calls.report(7, send=2, receive=0); calls.totals(exclude=None)
+        >>> calls.report(7, send=2, receive=0, until=10.0); calls.totals(exclude=None, now=1.0)
         (2, 0)
-        >>> calls.totals(exclude=7)  # the asking process counts its own tasks itself
+        >>> calls.totals(exclude=7, now=1.0)  # the asking process counts its own tasks itself
+        (0, 0)
+        >>> calls.totals(exclude=None, now=11.0)  # not renewed: its process is gone
         (0, 0)
     """
 
@@ -47,7 +51,7 @@ class WaitingCalls:
 
     def __init__(self) -> None:
         self.receives: deque[object] = deque()
-        self.reports: dict[int, tuple[int, int]] = {}
+        self.reports: dict[int, tuple[int, int, float]] = {}  # link -> (send, receive, until)
         self.object_puts = 0  # object-path puts parked for room
         self.object_gets = 0  # object-path gets parked for an item
 
@@ -93,31 +97,35 @@ class WaitingCalls:
 
     # ------------------------------------------------------------ blocked tasks
 
-    def report(self, link_id: int, *, send: int, receive: int) -> None:
+    def report(self, link_id: int, *, send: int, receive: int, until: float) -> None:
         """Record how many tasks of one process wait to send and to receive.
 
         Args:
             link_id: the reporting process's link.
             send: its tasks blocked in ``send``/``send_batch``.
             receive: its tasks blocked in ``recv``/``recv_batch``/``async for``.
+            until: when the report stops counting unless renewed (actor clock).
         """
         if send or receive:
-            self.reports[link_id] = (send, receive)
+            self.reports[link_id] = (send, receive, until)
         else:
             self.reports.pop(link_id, None)
 
-    def totals(self, exclude: int | None) -> tuple[int, int]:
+    def totals(self, exclude: int | None, now: float) -> tuple[int, int]:
         """Sum the waiting tasks of every process but ``exclude``, with parked object-path calls.
 
         Args:
             exclude: the asking process's link id (it adds its own counts), or ``None``.
+            now: the actor clock; expired reports are dropped.
 
         Returns:
             ``(tasks_waiting_send, tasks_waiting_receive)``.
         """
         send, receive = self.object_puts, self.object_gets
-        for link_id, (s, r) in self.reports.items():
-            if link_id != exclude:
+        for link_id, (s, r, until) in list(self.reports.items()):
+            if until < now:
+                del self.reports[link_id]
+            elif link_id != exclude:
                 send += s
                 receive += r
         return send, receive
