@@ -597,20 +597,6 @@ def drop(held: list[Any]) -> None:
     gc.collect()
 
 
-def pending_on_ray(
-    request: pytest.FixtureRequest, backend: str, *, by_chance: bool = False
-) -> None:
-    """Mark the Ray parametrisation as an expected failure: the rule needs the Ray rewrite.
-
-    ``by_chance``: today's Ray backend keeps the rule in some runs and not in
-    others (the actor wakes every blocked caller at once and admits whichever
-    call lands first), so a pass is not an error either.
-    """
-    if backend == "ray":
-        reason = "ray: issue #15 follow-up" + (" (holds only in some runs)" if by_chance else "")
-        request.applymarker(pytest.mark.xfail(strict=not by_chance, reason=reason))
-
-
 async def until_waiting(
     endpoint: Sender[Any] | Receiver[Any], *, send: int = 0, receive: int = 0
 ) -> None:
@@ -632,10 +618,9 @@ async def blocked_in_order(calls: list[Awaitable[T]]) -> list[asyncio.Task[T]]:
 
 
 async def test_blocked_senders_are_admitted_first_come_first_served(
-    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+    make_channel: MakeChannel,
 ) -> None:
     """trio (``send_tasks`` FIFO) and tokio (``send`` completes in the order requested)."""
-    pending_on_ray(request, backend, by_chance=True)
     tx, rx = make_channel(1)
     await tx.send(0)
     await tx.flush()
@@ -649,10 +634,9 @@ async def test_blocked_senders_are_admitted_first_come_first_served(
 
 
 async def test_a_blocked_send_is_not_starved_by_try_send_pollers(
-    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+    make_channel: MakeChannel,
 ) -> None:
     """trio: a newcomer never barges past a waiting sender (anyio admits it second too)."""
-    pending_on_ray(request, backend, by_chance=True)
     tx, rx = make_channel(1, value_type=str)
     await tx.send("first")
     await tx.flush()
@@ -676,10 +660,9 @@ async def test_a_blocked_send_is_not_starved_by_try_send_pollers(
 
 
 async def test_blocked_receivers_are_served_first_come_first_served(
-    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+    make_channel: MakeChannel,
 ) -> None:
     """trio: "The first task will get the first item sent, the second task will get the second"."""
-    pending_on_ray(request, backend)
     tx, rx = make_channel(8)
     waiting = await blocked_in_order([rx.recv() for _ in range(3)])  # three tasks, one receiver
     for i in range(3):
@@ -689,10 +672,9 @@ async def test_blocked_receivers_are_served_first_come_first_served(
 
 
 async def test_a_blocked_recv_is_not_starved_by_try_recv_pollers(
-    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+    make_channel: MakeChannel,
 ) -> None:
     """trio: the first item sent goes to the task that was already waiting, not to a poller."""
-    pending_on_ray(request, backend, by_chance=True)
     tx, rx = make_channel(8)
     waiting = asyncio.create_task(rx.recv())
     await asyncio.sleep(PAUSE)
@@ -721,10 +703,9 @@ async def test_a_blocked_recv_is_not_starved_by_try_recv_pollers(
 
 
 async def test_items_of_tasks_sharing_a_sender_keep_their_admission_order(
-    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+    make_channel: MakeChannel,
 ) -> None:
     """tokio: sends complete in the order requested, also from several tasks on one sender."""
-    pending_on_ray(request, backend, by_chance=True)
     tx, rx = make_channel(1, value_type=str)
     await tx.send("fill")
     await tx.flush()
@@ -879,12 +860,9 @@ def default_deadline(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
 async def test_the_configured_timeout_is_the_default_deadline_of_blocking_calls(
     default_deadline: float,
     make_channel: MakeChannel,
-    request: pytest.FixtureRequest,
-    backend: str,
 ) -> None:
     """``channels.timeout`` bounds a blocking ``send``/``recv`` that passes none: it raises
     ``ChannelTimeoutError`` and leaves the channel as if the call had not been made."""
-    pending_on_ray(request, backend)
     tx, rx = make_channel(1)
     with pytest.raises(ChannelTimeoutError):
         await within(rx.recv(), 3.0)
@@ -899,11 +877,10 @@ async def test_the_configured_timeout_is_the_default_deadline_of_blocking_calls(
 
 
 async def test_stats_count_the_tasks_waiting_to_send_and_to_receive(
-    make_channel: MakeChannel, request: pytest.FixtureRequest, backend: str
+    make_channel: MakeChannel,
 ) -> None:
     """anyio ``statistics()``: ``tasks_waiting_send`` and ``tasks_waiting_receive``,
     summed over clones (as trio's)."""
-    pending_on_ray(request, backend)
     tx, rx = make_channel(1)
     receiving = [asyncio.create_task(r.recv()) for r in (rx, rx, rx.clone())]
     await until_waiting(tx, receive=3)

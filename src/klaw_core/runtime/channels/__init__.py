@@ -136,7 +136,7 @@ def channel(
 ) -> tuple[Sender[Any], Receiver[Any]]:
     """Create a channel and return its first ``(sender, receiver)`` pair.
 
-    A configured ``channels.timeout`` becomes the default deadline of the local
+    A configured ``channels.timeout`` becomes the default deadline of either
     backend's blocking calls (they raise ``ChannelTimeoutError`` past it); unset
     (the default), they wait until the channel can serve them or closes.
 

@@ -39,74 +39,29 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from klaw_core.runtime.channels.stats import ChannelStats
+from klaw_core.runtime.channels.waiters import (
+    Entry,
+    Waiter,
+    WaiterQueue,
+    count_waiting,
+    wake_all,
+    wake_owned_by,
+)
 
-__all__ = ["LocalChannelState", "Waiter"]
+__all__ = [
+    "Entry",
+    "LocalChannelState",
+    "Waiter",
+    "WaiterQueue",
+    "count_waiting",
+    "wake_all",
+    "wake_owned_by",
+]
 
 T = TypeVar("T")
-
-
-class Waiter(Protocol):
-    """What the state needs of a waiting task's wake-up (``asyncio.Future[bool]`` has it).
-
-    Example:
-        >>> import asyncio
-        >>> loop = asyncio.new_event_loop()
-        >>> waiter = loop.create_future()  # what the local channel queues
-        >>> waiter.set_result(True)
-        >>> waiter.done(), waiter.result()
-        (True, True)
-        >>> loop.close()
-    """
-
-    def done(self) -> bool:
-        """Tell whether the waiter was already resolved or cancelled.
-
-        Returns:
-            True once resolved or cancelled.
-        """
-        ...
-
-    def set_result(self, result: bool, /) -> None:
-        """Wake the waiter.
-
-        Args:
-            result: ``True`` with a grant, ``False`` to notice a close.
-        """
-        ...
-
-
-Entry = tuple[Any, Waiter]
-"""A queued waiter: ``(endpoint, waiter)``. The endpoint is matched by identity on
-close, and its ``_busy`` counts the grants its tasks hold and have not used (plus
-one once it is closed, so that one check covers both on the fast paths)."""
-
-
-def wake_all(waiters: deque[Entry], granted: bool = False) -> None:
-    """Resolve every queued waiter (with ``False``: to notice a close) and empty the queue."""
-    while waiters:
-        _, waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(granted)
-
-
-def wake_owned_by(waiters: deque[Entry], owner: object) -> None:
-    """Resolve with ``False`` and unqueue the waiters of one endpoint (it was closed)."""
-    if not any(entry[0] is owner for entry in waiters):
-        return
-    keep = [entry for entry in waiters if entry[0] is not owner]
-    for entry in waiters:
-        if entry[0] is owner and not entry[1].done():
-            entry[1].set_result(False)
-    waiters.clear()
-    waiters.extend(keep)
-
-
-def count_waiting(waiters: deque[Entry]) -> int:
-    """How many queued waiters are still waiting (a cancelled one leaves when its task runs)."""
-    return sum(1 for _, waiter in waiters if not waiter.done())
 
 
 class LocalChannelState(Generic[T]):
@@ -153,8 +108,8 @@ class LocalChannelState(Generic[T]):
         self.high_watermark = 0
         self.open_limit = self.limit  # minus the free slots granted to woken senders not run yet
         self.claimed = 0  # buffered items granted to woken receivers that have not run yet
-        self.send_waiters: deque[Entry] = deque()
-        self.recv_waiters: deque[Entry] = deque()
+        self.send_waiters = WaiterQueue()  # (endpoint, waiter); the endpoint's ``_busy``
+        self.recv_waiters = WaiterQueue()  # counts the grants its tasks hold and have not used
 
     # ------------------------------------------------------------ grants
 

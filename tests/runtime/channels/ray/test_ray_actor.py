@@ -171,6 +171,70 @@ async def test_wait_room_reports_room_or_full() -> None:
     assert (await actor.stats()).buffered == 0
 
 
+async def test_parked_gets_are_served_in_arrival_order_and_a_newcomer_never_barges() -> None:
+    other, newcomer = READER + 1, READER + 2
+    actor = RayChannelActor(CID, 10, int, senders=(SENDER,), receivers=(READER, other, newcomer))
+    first = asyncio.create_task(actor.get_frames(READER, STREAM, 10, WAIT))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(actor.get_frames(other, STREAM + 1, 10, WAIT))
+    await asyncio.sleep(0.01)
+    await put(actor, [1])
+    polled = await actor.get_frames(newcomer, STREAM + 2, 10, 0.0)  # before the parked ones ran
+    assert polled.status == "empty"
+    assert payloads((await asyncio.wait_for(first, WAIT)).frames) == [1]
+    await put(actor, [2])
+    assert payloads((await asyncio.wait_for(second, WAIT)).frames) == [2]
+
+
+async def test_a_blocked_senders_place_is_kept_for_its_put() -> None:
+    late, blocked = SENDER + 1, SENDER + 2
+    actor = RayChannelActor(CID, 1, int, senders=(SENDER, late, blocked), receivers=(READER,))
+    await put(actor, [0])
+    turn = asyncio.create_task(actor.wait_room(WAIT, blocked, final=True))
+    await asyncio.sleep(0.01)
+    await get(actor)
+    await actor.ack(READER, STREAM, ack_frame(1))  # room for one
+    assert (await asyncio.wait_for(turn, WAIT)).status == "ok"
+    barging = await actor.put_frames(frame([9]), 1, late, late, 0.0)
+    assert barging.status == "full"  # the room is kept for the blocked sender's put
+    stored = await actor.put_frames(frame([1]), 1, blocked, blocked, 0.0)
+    assert stored.status == "ok"
+
+
+async def test_a_place_given_up_or_timed_out_frees_the_line() -> None:
+    late, blocked = SENDER + 1, SENDER + 2
+    actor = RayChannelActor(CID, 1, int, senders=(SENDER, late, blocked), receivers=(READER,))
+    await put(actor, [0])
+    assert (await actor.wait_room(0.01, blocked, final=False)).status == "full"  # place kept
+    kept = asyncio.create_task(actor.wait_room(WAIT, blocked, final=False))
+    await asyncio.sleep(0.01)
+    await actor.withdraw_turn(blocked)  # the blocked task was cancelled
+    assert (await asyncio.wait_for(kept, WAIT)).status == "full"
+    assert (await actor.wait_room(0.01, blocked, final=True)).status == "full"  # gives it up
+    await get(actor)
+    await actor.ack(READER, STREAM, ack_frame(1))
+    assert (await actor.put_frames(frame([1]), 1, late, late, 0.0)).status == "ok"
+
+
+async def test_stats_count_waiting_tasks_of_other_processes_and_parked_object_calls() -> None:
+    actor = make(1)
+    await actor.report_waiting(7, 2, 0)
+    await actor.report_waiting(8, 0, 1)
+    stats = await actor.stats()
+    assert stats is not None
+    assert (stats.tasks_waiting_send, stats.tasks_waiting_receive) == (2, 1)
+    mine = await actor.stats(link_id=7)  # the asker counts its own tasks itself
+    assert mine is not None
+    assert (mine.tasks_waiting_send, mine.tasks_waiting_receive) == (0, 1)
+    getting = asyncio.create_task(actor.get(WAIT))
+    await asyncio.sleep(0.01)
+    parked = await actor.stats(link_id=8)
+    assert parked is not None
+    assert parked.tasks_waiting_receive == 1  # the object-path get
+    await actor.put(5)
+    assert (await asyncio.wait_for(getting, WAIT)).value == 5
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [

@@ -95,6 +95,24 @@ async def test_receiver_in_a_task_and_sender_in_the_driver() -> None:
     assert [item.seq for item in got] == list(range(1_000))
 
 
+async def test_stats_count_tasks_blocked_in_another_process() -> None:
+    """anyio's ``tasks_waiting_receive``, summed over processes: the receiving
+    task's process reports its blocked task to the actor, and reports it gone."""
+    tx, rx = channel(4, backend="ray", value_type=Reading)
+    ref = ray.remote(receive).remote(rx, 1)
+
+    async def until_waiting(receive: int) -> None:
+        while (await tx.stats()).tasks_waiting_receive != receive:
+            await asyncio.sleep(0.02)
+
+    await within(until_waiting(1))
+    async with tx:
+        await tx.send(reading(1, 0))
+        await tx.flush()
+        assert [item.seq for item in await within(ref)] == [0]
+        await within(until_waiting(0))
+
+
 async def test_endpoints_pickle_as_their_public_class() -> None:
     tx, rx = channel(8, backend="ray", value_type=int)
     tx2 = pickle.loads(pickle.dumps(tx))

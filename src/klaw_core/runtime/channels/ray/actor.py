@@ -60,6 +60,7 @@ from klaw_core.runtime.channels.ray.constants import (
     Status,
 )
 from klaw_core.runtime.channels.ray.store import ChannelStore, Frame
+from klaw_core.runtime.channels.ray.waiting import WaitingCalls
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import (
     WIRE_SCHEMA_VERSION,
@@ -258,6 +259,7 @@ class RayChannelActor(Generic[T]):
         self._wire_versions = frozenset(wire_versions)
         self._readable = _Signal()
         self._writable = _Signal()
+        self._waiting = WaitingCalls()
         self._woken: dict[int, int] = {}
         self._object_seq = 0
         self._reaper: asyncio.Task[None] | None = None
@@ -489,30 +491,83 @@ class RayChannelActor(Generic[T]):
         self._readable.notify()
         return PutAck("ok", room=store.room())
 
-    async def wait_room(self, timeout: float | None = None) -> PutAck:
+    async def wait_room(
+        self, timeout: float | None = None, sender_id: int | None = None, final: bool = True
+    ) -> PutAck:
         """Wait until at least one message fits; report the room (``"full"`` on timeout).
+
+        With ``sender_id``, the call is a blocked task's place in the line of
+        puts (:meth:`~.store.ChannelStore.reserve`): ``"ok"`` comes only when
+        it is first and one message fits, and the place is then kept for that
+        sender's next put, which is admitted ahead of every later arrival.
 
         Args:
             timeout: seconds to wait; ``None`` waits indefinitely, ``0`` only reports.
+            sender_id: the sender whose task is blocked (``None``: only ask).
+            final: a sender's deadline ends with this call, so its place in
+                line is given up on timeout; otherwise it is kept for the next call.
 
         Returns:
             ``"ok"`` with the room left, ``"full"`` with ``room=0``, ``"closed"``
-            when every receiver is closed, ``"lost"`` after a restart.
+            when every receiver (or this sender) is closed, ``"lost"`` after a restart.
         """
         deadline = _deadline(timeout)
         store = self._store
+        first = True
         while True:
             if self._lost:
                 return PutAck("lost", detail=LOST_DETAIL)
-            if store.receivers_closed:
-                return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
-            room = store.room()
-            if room is None or (room > 0 and not store.waiting):
-                return PutAck("ok", room=room)
+            if sender_id is not None:
+                store.renew(sender_id, self._now())
+                verdict = store.reserve(sender_id, first=first)
+                first = False
+                if verdict == "ok":
+                    return PutAck("ok", room=store.room())
+                if verdict == "withdrawn":
+                    return PutAck("full", room=0)
+                if verdict == "closed":
+                    return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
+                if verdict == "sender_closed":
+                    return PutAck("closed", detail=SENDER_CLOSED)
+            else:
+                if store.receivers_closed:
+                    return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
+                room = store.room()
+                if room is None or (room > 0 and not store.waiting):
+                    return PutAck("ok", room=room)
             remaining = _remaining(deadline)
             if remaining == 0.0:
+                if sender_id is not None and final:
+                    store.withdraw(sender_id, (sender_id, -1))
+                    self._writable.notify()  # the next in line may go now
                 return PutAck("full", room=0)
             await self._writable.wait(remaining)
+
+    async def withdraw_turn(self, sender_id: int) -> None:
+        """Give up the place a blocked task of ``sender_id`` held in the line of puts.
+
+        Called when that task was cancelled or its deadline passed: a place
+        kept for a put that will never come would stop every sender behind it.
+
+        Args:
+            sender_id: the sender, as passed to :meth:`wait_room`.
+        """
+        self._store.withdraw(sender_id, (sender_id, -1))
+        self._writable.notify()
+
+    async def report_waiting(self, link_id: int, send: int, receive: int) -> None:
+        """Record how many tasks of one process are blocked on this channel.
+
+        The report counts for one lease (``lease_timeout``); the process
+        renews it while its tasks wait.
+
+        Args:
+            link_id: the reporting process's link id.
+            send: its tasks blocked sending.
+            receive: its tasks blocked receiving.
+        """
+        until = self._now() + self._store.lease_timeout
+        self._waiting.report(link_id, send=send, receive=receive, until=until)
 
     async def get_frames(
         self,
@@ -547,24 +602,36 @@ class RayChannelActor(Generic[T]):
         if delivered >= 0 and store.ack(reader_id, stream, delivered, self._now()):
             self._changed()
         deadline = _deadline(timeout)
-        while True:
-            if self._lost:
-                return FrameBatch("lost", detail=LOST_DETAIL)
-            if reader_id not in store.receivers:
-                return FrameBatch("closed", detail=RECEIVER_CLOSED)
-            taken = store.take(
-                reader_id, stream, max_messages, self._now(), received if received >= 0 else None
-            )
-            if taken:
-                break
-            if store.ended_for(reader_id):
-                return FrameBatch("closed", detail=ALL_SENDERS_CLOSED)
-            if self._woken.get(reader_id, 0) > generation:
-                return FrameBatch("empty")
-            remaining = _remaining(deadline)
-            if remaining == 0.0:
-                return FrameBatch("empty")
-            await self._readable.wait(remaining)
+        token = object()  # this call's place among the parked ones
+        calls = self._waiting
+        try:
+            while True:
+                if self._lost:
+                    return FrameBatch("lost", detail=LOST_DETAIL)
+                if reader_id not in store.receivers:
+                    return FrameBatch("closed", detail=RECEIVER_CLOSED)
+                if calls.may_take(token):  # first come, first served: no barging
+                    taken = store.take(
+                        reader_id,
+                        stream,
+                        max_messages,
+                        self._now(),
+                        received if received >= 0 else None,
+                    )
+                    if taken:
+                        break
+                if store.ended_for(reader_id):
+                    return FrameBatch("closed", detail=ALL_SENDERS_CLOSED)
+                if self._woken.get(reader_id, 0) > generation:
+                    return FrameBatch("empty")
+                remaining = _remaining(deadline)
+                if remaining == 0.0:
+                    return FrameBatch("empty")
+                calls.park(token)
+                await self._readable.wait(remaining)
+        finally:
+            if calls.unpark(token) and calls.receives and store.buffer:
+                self._readable.notify()  # the next parked call's turn
         self._writable.notify()  # a given-back frame taken again may unblock nothing; cheap
         return FrameBatch(
             "ok",
@@ -706,7 +773,11 @@ class RayChannelActor(Generic[T]):
             remaining = _remaining(deadline)
             if remaining == 0.0:
                 return BatchResult("empty")
-            await self._readable.wait(remaining)
+            self._waiting.object_gets += 1
+            try:
+                await self._readable.wait(remaining)
+            finally:
+                self._waiting.object_gets -= 1
         if self._lost:
             return BatchResult("lost", detail=LOST_DETAIL)
         store.ever_fetched.add(_OBJECT_READER_SESSION)
@@ -733,14 +804,23 @@ class RayChannelActor(Generic[T]):
 
     # ------------------------------------------------------------------- stats
 
-    async def stats(self) -> ChannelStats | None:
+    async def stats(self, link_id: int | None = None) -> ChannelStats | None:
         """Return the channel's counters, or ``None`` after a restart (lost).
+
+        Args:
+            link_id: the asking process's link; its own blocked tasks are left
+                out of ``tasks_waiting_*`` (it adds its current counts itself).
 
         Returns:
             The counters; messages handed to a receiver and not acknowledged
             count as buffered. ``None`` after a restart.
         """
-        return None if self._lost else self._store.stats()
+        if self._lost:
+            return None
+        send, receive = self._waiting.totals(exclude=link_id, now=self._now())
+        return msgspec.structs.replace(
+            self._store.stats(), tasks_waiting_send=send, tasks_waiting_receive=receive
+        )
 
     async def reader_stats(self) -> tuple[ReaderInfo, ...]:
         """Return what is known about each registered receiver.
@@ -801,7 +881,14 @@ class RayChannelActor(Generic[T]):
                 if sender_id is None:  # an object-path put does not come back
                     store.withdraw(0, ticket)
                 return PutAck("full", room=store.room())
-            await self._writable.wait(remaining)
+            if sender_id is None:  # a blocked object-path caller counts as a waiting task
+                self._waiting.object_puts += 1
+                try:
+                    await self._writable.wait(remaining)
+                finally:
+                    self._waiting.object_puts -= 1
+            else:
+                await self._writable.wait(remaining)
 
     def _check_frames(
         self, data: bytes, kinds: tuple[MessageKind, ...], *, seq: bool = False

@@ -511,6 +511,7 @@ def ray_channel(
     max_frame_size: int | None = None,
     lease_timeout: float | None = None,
     heartbeat_interval: float | None = None,
+    timeout: float | None = None,
     actor_options: dict[str, Any] | None = None,
 ) -> tuple[RaySender[Any], RayReceiver[Any]]:
     """Create a Ray channel and return its first sender and receiver.
@@ -538,6 +539,8 @@ def ray_channel(
             declares it lost (default: the configured ``channels.lease_timeout``).
         heartbeat_interval: seconds between heartbeats of an idle endpoint
             (default: the configured ``channels.heartbeat_interval``).
+        timeout: the default deadline of every blocking call, in seconds
+            (default: the configured ``channels.timeout``; ``0``: none).
         actor_options: extra Ray ``.options()`` for the channel actor.
 
     Returns:
@@ -565,6 +568,7 @@ def ray_channel(
         "linger": defaults.linger_ms / 1000.0,
         "lease_timeout": defaults.lease_timeout,
         "heartbeat_interval": defaults.heartbeat_interval,
+        "timeout": defaults.timeout or None,
     }
     for key, value in (
         ("batch_size", batch_size),
@@ -580,6 +584,8 @@ def ray_channel(
             settings[key] = value
     if linger_ms is not None:
         settings["linger"] = linger_ms / 1000.0
+    if timeout is not None:
+        settings["timeout"] = timeout or None  # 0 means no deadline
     options = RayChannelOptions(**settings)
     return RayChannel.create_pair(
         capacity,

@@ -10,6 +10,9 @@ process-wide weak registry, so that:
   ``ChannelFull`` even when the room was used up by a sibling;
 - once the actor says every receiver has closed, or the actor is lost, every
   local endpoint fails fast without asking again;
+- tasks blocked on any endpoint of the channel wait in one line per side
+  (:class:`~..waiters.TurnLine`), served first come first served, and the
+  process reports how many there are to the actor (:meth:`Link.note_waiting`);
 - a receiver can flush the senders of its own process before it reports "empty",
   and ``stats()`` can count items that local receivers fetched but did not yet
   deliver, which makes a channel used inside one process behave exactly like the
@@ -31,6 +34,7 @@ import weakref
 from collections.abc import Awaitable
 from typing import Any, Final, Protocol, TypeVar
 
+import msgspec
 import ray as _ray_module
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
@@ -44,6 +48,7 @@ from klaw_core.runtime.channels.ray.constants import (
 from klaw_core.runtime.channels.ray.identity import ChannelRef
 from klaw_core.runtime.channels.ray.options import RayChannelOptions
 from klaw_core.runtime.channels.stats import ChannelStats
+from klaw_core.runtime.channels.waiters import TurnLine
 from klaw_core.runtime.errors import (
     ChannelClosedError,
     ChannelEndedError,
@@ -59,6 +64,7 @@ __all__ = [
     "ALL_SENDERS_CLOSED",
     "LOST_DETAIL",
     "RECEIVER_CLOSED",
+    "REPORT_DELAY",
     "SENDER_CLOSED",
     "ChannelRef",
     "Link",
@@ -79,6 +85,9 @@ R = TypeVar("R")
 ray: Any = _ray_module
 
 _UNBOUNDED_CREDIT: Final = sys.maxsize
+
+REPORT_DELAY: Final = 0.05
+"""Seconds a change in a process's blocked tasks waits before it is reported to the actor."""
 
 
 def new_endpoint_id() -> int:
@@ -138,6 +147,17 @@ class LocalReceiver(Protocol):
         """
         ...
 
+    def take_pending(self, loop: asyncio.AbstractEventLoop) -> object:
+        """Hand over the next message it fetched and has not delivered, for a sibling's task.
+
+        Args:
+            loop: the running event loop.
+
+        Returns:
+            The message, or ``NOTHING``.
+        """
+        ...
+
 
 class Link:
     """The per-process shared state of one Ray channel (see the module docstring).
@@ -154,6 +174,9 @@ class Link:
             asking the actor for room.
         lost: why the channel is lost, or ``None`` while it is not.
         receivers_closed: whether the actor reported every receiver closed.
+        link_id: this process's id for the channel (its waiting-task reports).
+        send_line: tasks of this process blocked sending, in order.
+        recv_line: tasks of this process blocked receiving, in order.
 
     Example:
         >>> import asyncio
@@ -175,11 +198,17 @@ class Link:
 
     __slots__ = (
         "__weakref__",
+        "_renewing",
+        "_report_due",
+        "_reported",
         "credit",
+        "link_id",
         "lost",
         "receivers",
         "receivers_closed",
+        "recv_line",
         "ref",
+        "send_line",
         "senders",
         "starved",
     )
@@ -193,6 +222,12 @@ class Link:
         self.starved = 0  # senders of this process waiting for room
         self.senders: weakref.WeakSet[LocalSender] = weakref.WeakSet()
         self.receivers: weakref.WeakSet[LocalReceiver] = weakref.WeakSet()
+        self.link_id = new_endpoint_id()
+        self.send_line = TurnLine()
+        self.recv_line = TurnLine()
+        self._reported = (0, 0)  # waiting counts the actor last heard of
+        self._report_due = False
+        self._renewing = False  # a renewal of the last report is scheduled
 
     @property
     def actor(self) -> Any:
@@ -262,6 +297,105 @@ class Link:
             return
         self.credit = room - sum(sender.held for sender in self.senders)
 
+    def line(self, line: TurnLine) -> TurnLine:
+        """Return ``line`` if it belongs to the running event loop, else a fresh line for it.
+
+        A line left by an event loop that ended holds tasks that will never
+        run; the next loop starts a new one.
+
+        Args:
+            line: :attr:`send_line` or :attr:`recv_line`.
+
+        Returns:
+            The line to use on the running loop (stored back on the link).
+        """
+        loop = asyncio.get_running_loop()
+        if line.owner_loop is loop:
+            return line
+        fresh = TurnLine(owner_loop=loop)
+        if line is self.send_line:
+            self.send_line = fresh
+        else:
+            self.recv_line = fresh
+        return fresh
+
+    def waiting(self) -> tuple[int, int]:
+        """Tasks of this process blocked sending and receiving, on the running loop.
+
+        Returns:
+            ``(send, receive)``.
+        """
+        try:
+            loop: object = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        send, recv = self.send_line, self.recv_line
+        return (
+            send.waiting() if send.owner_loop is loop else 0,
+            recv.waiting() if recv.owner_loop is loop else 0,
+        )
+
+    def note_waiting(self) -> None:
+        """A task joined or left a line: tell the actor the new counts.
+
+        Fire-and-forget, and only when the counts differ from the last report,
+        so that ``stats()`` in another process counts this process's blocked
+        tasks (exact once the report arrived). More waiting tasks are reported
+        :data:`REPORT_DELAY` later, so a task that blocks only briefly, as a
+        consumer does between batches, costs no actor call; fewer are
+        reported at once (the process may be about to end).
+        """
+        if self.lost is not None:
+            return
+        counts = self.waiting()
+        reported = self._reported
+        if counts == reported:
+            return
+        if counts[0] <= reported[0] and counts[1] <= reported[1]:
+            self._send_report()
+        elif not self._report_due:
+            self._report_due = True
+            asyncio.get_running_loop().call_later(REPORT_DELAY, self._send_delayed_report)
+
+    def _send_delayed_report(self) -> None:
+        self._report_due = False
+        self._send_report()
+
+    def _send_report(self) -> None:
+        counts = self.waiting()
+        if counts == self._reported or self.lost is not None:
+            return
+        if counts != (0, 0) and not self._renewing:
+            # The actor counts a report for one lease: renew it while tasks wait.
+            self._renewing = True
+            asyncio.get_running_loop().call_later(
+                self.options.lease_timeout / 2, self._renew_report
+            )
+        self._reported = counts
+        self.notify("report_waiting", self.link_id, *counts)
+
+    def _renew_report(self) -> None:
+        self._renewing = False
+        if self._reported != (0, 0):
+            self._reported = (0, 0)  # forces the current counts out again
+            self._send_report()
+
+    def notify(self, method: str, *args: Any) -> None:
+        """Call an actor method without waiting for its reply: once, failures ignored.
+
+        For news the actor may miss without harm (a waiting-task count, a
+        place given up); a dead actor is noticed by the next real call.
+
+        Args:
+            method: the :class:`~.actor.RayChannelActor` method.
+            *args: its arguments.
+        """
+        try:
+            ref = getattr(self.actor, method).options(max_task_retries=0).remote(*args)
+            ref.future().add_done_callback(_retrieve)
+        except Exception:  # the actor handle is unusable: nothing to tell
+            return
+
     async def push_local_senders(self) -> None:
         """Send what senders of this process (on this event loop) hold, without waiting for room.
 
@@ -284,7 +418,9 @@ class Link:
 
         Local senders push their batches first, and local receivers report what
         they delivered, so that within one process the counts are exact; messages
-        a receiver fetched but has not delivered count as buffered.
+        a receiver fetched but has not delivered count as buffered. The tasks
+        waiting to send and to receive are this process's own, counted here,
+        plus those the other processes reported to the actor.
 
         Returns:
             The actor's counters after those updates.
@@ -295,13 +431,26 @@ class Link:
         """
         await self.push_local_senders()
         await self.report_local_receivers()
-        stats: ChannelStats | None = await call(self, self.actor.stats.remote(), 0.0)
+        stats: ChannelStats | None = await call(self, self.actor.stats.remote(self.link_id), 0.0)
         if stats is None:
             raise self.lose(LOST_DETAIL)
-        return stats
+        send, receive = self.waiting()
+        if not send and not receive:
+            return stats
+        return msgspec.structs.replace(
+            stats,
+            tasks_waiting_send=stats.tasks_waiting_send + send,
+            tasks_waiting_receive=stats.tasks_waiting_receive + receive,
+        )
 
 
 _links: weakref.WeakValueDictionary[str, Link] = weakref.WeakValueDictionary()
+
+
+def _retrieve(future: Any) -> None:
+    """Collect a notification's outcome, so that Ray does not log it as unhandled."""
+    if not future.cancelled():
+        future.exception()
 
 
 def get_link(ref: ChannelRef) -> Link:

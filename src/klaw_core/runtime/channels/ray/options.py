@@ -39,6 +39,12 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
         transit_timeout: longest a pickled endpoint may take to reach its new
             process (a Ray task waiting for resources, a worker starting)
             while the process it left beats for it; after that, its lease runs.
+        timeout: the default deadline, in seconds, of a blocking ``send``,
+            ``send_batch``, ``recv``, ``recv_batch`` (without a timeout) and
+            ``async for``: past it the call raises
+            :class:`~klaw_core.runtime.errors.ChannelTimeoutError` and the
+            channel is as if it had not been made. ``None``: no deadline
+            (``channel()`` passes the configured ``channels.timeout``).
 
     Example:
         >>> RayChannelOptions(batch_size=512).linger
@@ -55,6 +61,7 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     lease_timeout: float = 5.0
     heartbeat_interval: float = 1.0
     transit_timeout: float = 300.0
+    timeout: float | None = None
 
     def __post_init__(self) -> None:
         for field in ("batch_size", "batch_bytes", "fetch_size", "max_frame_size"):
@@ -63,6 +70,8 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
         for field in ("linger", "poll_interval", "reply_timeout"):
             if not getattr(self, field) >= 0:
                 raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 or None, got {self.timeout}")
         if not 0 < self.heartbeat_interval < self.lease_timeout:
             raise ValueError(
                 f"heartbeat_interval must be > 0 and below lease_timeout ({self.lease_timeout}), "

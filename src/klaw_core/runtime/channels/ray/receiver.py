@@ -28,10 +28,8 @@ error, or lost by lease) arrives in stream order after its messages and raises
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
-from klaw_core.result import Err, Ok, Result
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.constants import (
     ALL_RECEIVERS_CLOSED,
@@ -40,17 +38,13 @@ from klaw_core.runtime.channels.ray.constants import (
     FrameBatch,
     PutAck,
 )
-from klaw_core.runtime.channels.ray.endpoint import RayEndpoint
 from klaw_core.runtime.channels.ray.identity import ChannelRef
-from klaw_core.runtime.channels.ray.inbox import NOTHING, Inbox
+from klaw_core.runtime.channels.ray.inbox import Inbox
 from klaw_core.runtime.channels.ray.link import call, call_blocking, closed_error, new_endpoint_id
+from klaw_core.runtime.channels.ray.receiving import ReceiveCalls
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import Ack
 from klaw_core.runtime.errors import (
-    ChannelClosed,
-    ChannelClosedError,
-    ChannelEmpty,
-    ChannelEndedError,
     ChannelLostError,
     EndpointClosedError,
 )
@@ -59,10 +53,8 @@ __all__ = ["RayReceiver"]
 
 T = TypeVar("T")
 
-_EMPTY: Err[ChannelEmpty] = Err(ChannelEmpty())
 
-
-class RayReceiver(RayEndpoint, Generic[T]):
+class RayReceiver(ReceiveCalls[T]):
     """The receiving end of a Ray channel (implements :class:`~..protocols.ReferenceReceiver`).
 
     Create with ``channel(backend="ray", ...)`` or :class:`~.factory.RayChannel`;
@@ -74,7 +66,8 @@ class RayReceiver(RayEndpoint, Generic[T]):
     messages, and the receiver goes on with the other producers' messages;
     ``async for`` stops only at the channel's clean end. Messages that a dead
     receiver had been handed come back marked: :attr:`redelivered` is true
-    after receiving one of them.
+    after receiving one of them. The receive calls and their
+    first-come-first-served turns are :class:`~.receiving.ReceiveCalls`'.
 
     Example:
         >>> import asyncio
@@ -208,108 +201,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
         rebuild, args = super().__reduce__()
         return (rebuild, (*args, self._confirmed is not None))
 
-    # ------------------------------------------------------------ receiving
-
-    async def recv(self) -> T:
-        """Receive the next message, waiting while the channel is empty.
-
-        Returns at once while prefetched messages remain; otherwise waits for
-        the next batch from the actor.
-
-        Returns:
-            The next message, validated against the channel's type.
-
-        Raises:
-            ChannelClosedError: end of channel (every sender closed and the
-                channel drained), or this receiver is closed.
-            InvalidMessageError: the next message does not match the channel's
-                type (it is skipped; call again for the following ones).
-            ChannelLostError: messages were lost, or the channel actor died.
-        """
-        inbox = self._inbox
-        pos = inbox.pos
-        items = inbox.items
-        if pos < len(items) and not inbox.bad and inbox.deferred is None and not self._closed:
-            inbox.pos = pos + 1
-            if self._link.starved:
-                self._report_soon()
-            return cast(T, items[pos])
-        while True:
-            item = self._next_local()
-            if item is not NOTHING:
-                return cast(T, item)
-            await self._refill(None)
-
-    async def try_recv(self) -> Result[T, ChannelEmpty | ChannelClosed]:
-        """Receive the next message if one is available now.
-
-        Messages still in a sender of this process count as available (they are
-        flushed first); messages of other processes count once stored in the actor.
-
-        Returns:
-            ``Ok(item)``, ``Err(ChannelEmpty())`` or ``Err(ChannelClosed(reason))``.
-
-        Raises:
-            InvalidMessageError: the next message does not match the channel's type.
-            ChannelLostError: messages were lost, or the channel actor died.
-        """
-        polled = False
-        while True:
-            try:
-                item = self._next_local()
-            except ChannelClosedError as exc:
-                return Err(exc.to_struct())
-            if item is not NOTHING:
-                return Ok(cast(T, item))
-            if polled:
-                return _EMPTY
-            await self._poll_now()
-            polled = True
-
-    async def recv_batch(self, max_items: int, timeout: float | None = None) -> list[T]:
-        """Wait (up to ``timeout`` s) for a message, then take up to ``max_items`` available ones.
-
-        "Available" means already fetched by this receiver: the batch never
-        waits for another actor call once it has its first message.
-
-        Args:
-            max_items: the most messages to return, at least 1.
-            timeout: seconds to wait for the first message; ``None`` waits
-                indefinitely, ``0`` asks the actor once without waiting (after
-                pushing what senders of this process hold).
-
-        Returns:
-            A new list of 1 to ``max_items`` messages, or ``[]`` if ``timeout``
-            elapsed first. It stops before an invalid message, which the next
-            call raises.
-
-        Raises:
-            ChannelClosedError: end of channel, or this receiver is closed.
-            ValueError: ``max_items < 1`` or ``timeout < 0``.
-            InvalidMessageError: the next message does not match the channel's type.
-            ChannelLostError: messages were lost, or the channel actor died.
-        """
-        if max_items < 1:
-            raise ValueError(f"max_items must be at least 1, got {max_items}")
-        if timeout is not None and timeout < 0:
-            raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
-        first = self._next_local()
-        if first is NOTHING:
-            if timeout == 0:
-                await self._poll_now()
-            elif not await self._refill(timeout):
-                return []
-            first = self._next_local()
-            if first is NOTHING:
-                return []
-        out: list[T] = [cast(T, first)]
-        inbox = self._inbox
-        while not inbox.take(out, max_items):
-            if inbox.deferred is not None or inbox.bad or not self._take_done_fetch():
-                break
-        if self._link.starved:
-            self._report_soon()
-        return out
+    # ------------------------------------------------------------ closing
 
     async def close(self) -> None:
         """Close this receiver, giving back to the channel what it fetched and did not deliver.
@@ -325,6 +217,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
         self._closed = True
         link = self._link
         link.receivers.discard(self)
+        link.recv_line.close_for(self)  # its blocked tasks raise EndpointClosedError
         fetch = self._fetch
         self._fetch = None
         if link.lost is not None:
@@ -395,23 +288,6 @@ class RayReceiver(RayEndpoint, Generic[T]):
         """
         return await self._link.stats()
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        inbox = self._inbox
-        pos = inbox.pos
-        items = inbox.items
-        if pos < len(items) and not inbox.bad and inbox.deferred is None and not self._closed:
-            inbox.pos = pos + 1
-            if self._link.starved:
-                self._report_soon()
-            return cast(T, items[pos])
-        try:
-            return await self.recv()
-        except ChannelEndedError:
-            raise StopAsyncIteration from None
-
     def __repr__(self) -> str:
         status = "closed" if self._closed else "open"
         return (
@@ -469,83 +345,6 @@ class RayReceiver(RayEndpoint, Generic[T]):
             return
         if self.delivered > self._reported and (self._link.starved or self._fetch is not None):
             self._report_soon()  # more was delivered while that report was on its way
-
-    def _next_local(self) -> object:
-        """Return the next locally available message, or ``NOTHING``; raise what is due."""
-        if self._closed:
-            raise EndpointClosedError(RECEIVER_CLOSED)
-        inbox = self._inbox
-        while True:
-            item = inbox.next()
-            if item is not NOTHING:
-                return item
-            if self._take_done_fetch():
-                continue
-            if inbox.eof is not None:
-                self._report_soon()  # others wait at the end until this one's batch is acked
-                raise ChannelEndedError(inbox.eof)
-            return NOTHING
-
-    def _take_done_fetch(self) -> bool:
-        """Accept the in-flight fetch's result if it already arrived; True if it brought frames."""
-        fetch = self._fetch
-        if fetch is None or not fetch.done():
-            return False
-        self._fetch = None
-        if fetch.cancelled():  # its event loop ended while it waited
-            return False
-        batch = fetch.result()
-        self._accept(batch)
-        return batch.status == "ok"
-
-    async def _refill(self, timeout: float | None) -> bool:
-        """Wait for the next batch (at most ``timeout`` s); True once one has arrived."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        link = self._link
-        while True:
-            if self._closed:
-                raise EndpointClosedError(RECEIVER_CLOSED)
-            if self._inbox.eof is not None:
-                return True  # _next_local raises end of channel
-            if link.lost is not None:
-                raise ChannelLostError(link.channel_id, link.lost + self._inbox.last_seen())
-            self._drop_stale_fetch()
-            fetch = self._fetch
-            if fetch is None:
-                fetch = self._fetch = self._start_fetch(once=False)
-            if not fetch.done():
-                self._report_soon()
-                if deadline is None:
-                    await asyncio.shield(fetch)
-                else:
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        return False
-                    try:
-                        await asyncio.wait_for(asyncio.shield(fetch), remaining)
-                    except TimeoutError:
-                        return False
-            if self._fetch is not fetch:  # taken meanwhile (by close(), or another caller)
-                continue
-            if self._closed:
-                raise EndpointClosedError(RECEIVER_CLOSED)
-            if self._take_done_fetch():
-                return True
-
-    async def _poll_now(self) -> None:
-        """Fetch whatever the channel holds right now, without waiting for more."""
-        link = self._link
-        await link.push_local_senders()
-        self._drop_stale_fetch()
-        fetch = self._fetch
-        if fetch is None:
-            fetch = self._fetch = self._start_fetch(once=True)
-        elif not fetch.done():
-            await self._wake()
-        await asyncio.shield(fetch)
-        if self._fetch is fetch and not self._closed:
-            self._take_done_fetch()
 
     def _drop_stale_fetch(self) -> None:
         """Forget a fetch left unfinished by an event loop that has ended."""

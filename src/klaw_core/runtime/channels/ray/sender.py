@@ -28,12 +28,9 @@ sender whose process dies stops heart-beating and is declared lost by lease.
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self, TypeVar
 
-from klaw_core.result import Err, Ok, Result
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.constants import (
     ALL_RECEIVERS_CLOSED,
@@ -42,7 +39,6 @@ from klaw_core.runtime.channels.ray.constants import (
     SENDER_CLOSED,
     PutAck,
 )
-from klaw_core.runtime.channels.ray.endpoint import RayEndpoint
 from klaw_core.runtime.channels.ray.identity import ChannelRef
 from klaw_core.runtime.channels.ray.link import (
     call,
@@ -51,6 +47,7 @@ from klaw_core.runtime.channels.ray.link import (
     new_endpoint_id,
 )
 from klaw_core.runtime.channels.ray.outbox import Outbox
+from klaw_core.runtime.channels.ray.sending import SendCalls
 from klaw_core.runtime.channels.ray.store import PRODUCER_FAILED
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import (
@@ -59,10 +56,7 @@ from klaw_core.runtime.channels.wire import (
     WireError,
 )
 from klaw_core.runtime.errors import (
-    ChannelClosed,
-    ChannelClosedError,
     ChannelError,
-    ChannelFull,
     ChannelLostError,
     EndpointClosedError,
     ReceiversClosedError,
@@ -72,10 +66,8 @@ __all__ = ["RaySender"]
 
 T = TypeVar("T")
 
-_OK_NONE: Ok[None] = Ok(None)
 
-
-class RaySender(RayEndpoint, Generic[T]):
+class RaySender(SendCalls[T]):
     """The sending end of a Ray channel (implements :class:`~..protocols.ReferenceSender`).
 
     Create with ``channel(backend="ray", ...)`` or :class:`~.factory.RayChannel`;
@@ -88,7 +80,8 @@ class RaySender(RayEndpoint, Generic[T]):
     (or flush) before the event loop ends: a batch still held locally when the
     loop stops waits for a later ``flush()``/``close()``. Like the local
     backend, an endpoint is used from one event loop at a time, not from
-    several threads.
+    several threads. The send calls and their first-come-first-served turns
+    are :class:`~.sending.SendCalls`'.
 
     Example:
         >>> import asyncio
@@ -153,141 +146,7 @@ class RaySender(RayEndpoint, Generic[T]):
             return 0
         return len(self._outbox.pending)
 
-    # ------------------------------------------------------------- sending
-
-    async def send(self, value: T) -> None:
-        """Add ``value`` to the batch, waiting while the channel has no room for it.
-
-        Returns without a round trip while the channel has room: the batch
-        leaves when full, after ``linger``, or on ``flush()``/``close()``.
-
-        Args:
-            value: the item; it is encoded when its batch leaves, and validated
-                against the channel's type only by the receiver.
-
-        Raises:
-            ChannelClosedError: every receiver is closed, or this sender is.
-            ChannelLostError: the channel actor died or lost its buffer.
-            TypeError: a value sent earlier could not be encoded (it was
-                dropped; raised once, by the next call).
-        """
-        link = self._link
-        pending = self._outbox.pending
-        if (
-            link.credit > 0
-            and len(pending) < self._outbox.max_items
-            and link.lost is None
-            and not link.receivers_closed
-            and not self._closed
-            and self._error is None
-        ):
-            pending.append(value)
-            link.credit -= 1
-            # Usually a call is in flight (it takes the batch when it returns)
-            # or the linger timer is set: nothing to do.
-            pump = self._pump
-            if (pump is None or pump.done()) and (
-                self._linger is None or len(pending) >= self._outbox.max_items
-            ):
-                self._kick()
-            return
-        while True:
-            self._check()
-            if link.credit > 0 and len(self._outbox.pending) < self._outbox.max_items:
-                break
-            await self._make_room()
-        self._outbox.pending.append(value)
-        link.credit -= 1
-        self._kick()
-
-    async def try_send(self, value: T) -> Result[None, ChannelFull | ChannelClosed]:
-        """Add ``value`` to the batch unless the channel is full.
-
-        Fullness is exact within a process (all its senders share one credit,
-        and an exhausted credit is checked with the actor); a sender in another
-        process may have used room that this one has not heard of yet, in which
-        case the batch waits in the actor.
-
-        Args:
-            value: the item, as for :meth:`send`.
-
-        Returns:
-            ``Ok(None)`` when added to the batch, ``Err(ChannelFull(capacity))``
-            when the channel is full, ``Err(ChannelClosed(reason))`` when every
-            receiver (or this sender) is closed. Nothing is added on ``Err``.
-
-        Raises:
-            ChannelLostError: the channel actor died or lost its buffer.
-        """
-        try:
-            self._check()
-        except ChannelClosedError as exc:
-            return Err(exc.to_struct())
-        link = self._link
-        if link.credit <= 0 and self._pump_alive():
-            await self._next_reply()  # the batch in flight tells whether it fitted
-        if link.credit <= 0:
-            await link.report_local_receivers()
-            ack: PutAck = await call(link, link.actor.wait_room.remote(0.0), 0.0)
-            try:
-                self._room_from(ack)
-            except ChannelClosedError as exc:
-                return Err(exc.to_struct())
-            if link.credit <= 0:
-                return Err(ChannelFull(link.capacity))
-        self._outbox.pending.append(value)
-        link.credit -= 1
-        self._kick()
-        return _OK_NONE
-
-    async def send_batch(self, values: Iterable[T]) -> None:
-        """Send every item of ``values`` in order, waiting for room as needed.
-
-        Items go into the local batch as many at a time as there is credit and
-        batch space for, so a long input becomes a few large frames.
-
-        Args:
-            values: the items; an iterator or generator is read lazily, only
-                as fast as the channel has room (so an endless one works).
-
-        Raises:
-            ChannelClosedError: every receiver is closed, or this sender is.
-                Items before the first one that did not fit have been sent.
-            ChannelLostError: the channel actor died or lost its buffer.
-        """
-        link = self._link
-        outbox = self._outbox
-        self._check()
-        if isinstance(values, list | tuple):
-            items: Sequence[T] = values
-            total = len(items)
-            start = 0
-            while start < total:
-                self._check()
-                room = min(link.credit, outbox.space())
-                if room <= 0:
-                    await self._make_room()
-                    continue
-                stop = min(total, start + room)
-                outbox.pending.extend(items[start:stop])
-                link.credit -= stop - start
-                start = stop
-                self._kick()
-            return
-        source = iter(values)  # lazy: read only as room frees up (an endless one works)
-        while True:
-            self._check()
-            room = min(link.credit, outbox.space())
-            if room <= 0:
-                await self._make_room()
-                continue
-            before = len(outbox.pending)
-            outbox.pending.extend(itertools.islice(source, room))
-            taken = len(outbox.pending) - before
-            link.credit -= taken
-            self._kick()
-            if taken < room:
-                return
+    # ------------------------------------------------------------- flushing
 
     async def flush(self) -> None:
         """Send what the local batch holds and wait until the actor has stored it.
@@ -333,6 +192,7 @@ class RaySender(RayEndpoint, Generic[T]):
             failure = exc
         self._closed = True
         self._cancel_linger()
+        self._link.send_line.close_for(self)  # its blocked tasks raise EndpointClosedError
         link = self._link
         link.senders.discard(self)
         if link.lost is None:
@@ -570,29 +430,6 @@ class RaySender(RayEndpoint, Generic[T]):
         if waiting != self._waiting_room:
             self._waiting_room = waiting
             self._link.starved += 1 if waiting else -1
-
-    async def _make_room(self) -> None:
-        """Wait until the batch has space and the channel has credit (or an error)."""
-        if self._outbox.pending and not self._pump_alive():
-            self._start_pump()
-        if self._pump is not None:
-            event = self._event()
-            event.clear()
-            await event.wait()
-            return
-        link = self._link
-        await link.report_local_receivers()  # room they made and did not tell yet
-        wait = link.options.poll_interval
-        link.starved += 1  # meanwhile, local receivers tell as soon as they make room
-        try:
-            ack: PutAck = await call(link, link.actor.wait_room.remote(wait), wait)
-        finally:
-            link.starved -= 1
-        self._room_from(ack)
-        if ack.status == "ok" and link.credit <= 0:
-            # The actor has room, but the local batches of sibling senders are
-            # due to take it: let them go first instead of asking again at once.
-            await link.push_local_senders()
 
     def _room_from(self, ack: PutAck) -> None:
         link = self._link

@@ -422,6 +422,54 @@ class ChannelStore:
             waiting.append(key)
         return "wait"
 
+    def reserve(self, sender_id: int, *, first: bool) -> str:
+        """Queue a blocked sender for its turn to put; ``"ok"`` once it is first and one message fits.
+
+        Why: a task blocked in ``send`` has no batch to put yet, but its place
+        in line must count from when it blocked (tokio's rule: sends complete
+        in the order requested), not from when its put will arrive. Its
+        ticket ``(sender, sender, -1)`` stands in for that put: the put
+        replaces it in place (:meth:`_replace_ticket`), so it is admitted first.
+        On ``"ok"`` the ticket stays first until the put arrives, so nobody
+        takes the room meanwhile.
+
+        Args:
+            sender_id: the open sender whose task is blocked.
+            first: the call's first check (it joins the line); a later check
+                finding the ticket gone means it was withdrawn.
+
+        Returns:
+            ``"ok"``, ``"wait"``, ``"withdrawn"``, ``"closed"`` (every receiver
+            closed) or ``"sender_closed"``.
+
+        Example:
+            >>> store = ChannelStore("c", 1, lease_timeout=5.0, now=0.0, senders=[1, 2], receivers=[3])
+            >>> store.store(Frame(b"f", producer=1, stream=1, seq=0, count=1), now=0.0)
+            >>> store.reserve(2, first=True), store.admit(1, (1, 1), 1)  # full: 2 is first in line
+            ('wait', 'wait')
+            >>> _ = store.take(3, session=1, max_messages=1, now=0.0)
+            >>> _ = store.ack(3, session=1, delivered=1, now=0.0)
+            >>> store.reserve(2, first=False), store.admit(1, (1, 1), 1), store.admit(2, (2, 0), 1)
+            ('ok', 'wait', 'ok')
+        """
+        key = (sender_id, sender_id, -1)
+        if self.receivers_closed:
+            self.withdraw(sender_id, key[1:])
+            return "closed"
+        if not self.is_open_sender(sender_id):
+            self.withdraw(sender_id, key[1:])
+            return "sender_closed"
+        waiting = self.waiting
+        mine = [t for t in waiting if t[:2] == key[:2]]
+        if not mine:
+            if not first:
+                return "withdrawn"
+            waiting.append(key)
+        if waiting[0][:2] != key[:2]:
+            return "wait"
+        room = self.room()
+        return "ok" if room is None or room > 0 else "wait"
+
     def _replace_ticket(self, key: tuple[int, int, int]) -> None:
         """Drop older tickets of the same stream: one stream has one put in flight.
 
