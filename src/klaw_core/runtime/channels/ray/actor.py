@@ -21,9 +21,13 @@ The object path of FR-2.2 (:meth:`~RayChannelActor.put`, ``get``, ...) stores
 Python values, validated with ``msgspec.convert`` when the channel has a
 ``value_type``, as frames in the same buffer.
 
-After a crash with ``max_restarts`` Ray re-runs ``__init__``: the buffer and the
-registrations are gone. The new incarnation knows it was reconstructed and
-answers every call with status ``"lost"``.
+After a crash with ``max_restarts`` Ray re-runs ``__init__``: the buffer is
+gone. The new incarnation is a new *epoch* (:mod:`.restart`): it reads the
+registrations its predecessor kept in Ray's GCS (:mod:`.incarnation`), answers
+every call made for an earlier epoch with ``"restarted"`` (nothing applied),
+takes the batches producers replay, and hands nothing out until every
+receiver reported what it delivered. Only when no record survived does it
+answer every call with ``"lost"``.
 
 ``RayChannelActor`` is a plain, typed class; :func:`remote_actor_class` wraps it
 with ``ray.remote`` on first use, so importing this module starts nothing.
@@ -34,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import warnings
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Generic, TypeVar, cast
@@ -44,6 +47,7 @@ import ray as _ray_module
 
 from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE, peek_header, split_frames
 from klaw_core.runtime.channels.codec import get_codec_pool
+from klaw_core.runtime.channels.ray import incarnation
 from klaw_core.runtime.channels.ray.constants import (
     ALL_RECEIVERS_CLOSED,
     ALL_SENDERS_CLOSED,
@@ -52,6 +56,7 @@ from klaw_core.runtime.channels.ray.constants import (
     RECEIVER_CLOSED,
     SENDER_CLOSED,
     BatchResult,
+    BeatReply,
     ChannelMetadata,
     FrameBatch,
     PutAck,
@@ -59,6 +64,7 @@ from klaw_core.runtime.channels.ray.constants import (
     SingleResult,
     Status,
 )
+from klaw_core.runtime.channels.ray.restart import Registrations
 from klaw_core.runtime.channels.ray.store import ChannelStore, Frame
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import (
@@ -183,18 +189,6 @@ def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + max(0.0, timeout)
 
 
-def _reconstructed() -> bool:
-    """True inside an actor that Ray restarted after a crash."""
-    if not ray.is_initialized():  # used as a plain object, outside Ray
-        return False
-    context = ray.get_runtime_context()
-    if context.get_actor_id() is None:
-        return False
-    with warnings.catch_warnings():  # Ray's own property uses a deprecated accessor
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return bool(context.was_current_actor_reconstructed)
-
-
 class RayChannelActor(Generic[T]):
     """A bounded (or unbounded) buffer of wire frames, shared through Ray.
 
@@ -234,14 +228,25 @@ class RayChannelActor(Generic[T]):
         wire_versions: tuple[int, ...] = (WIRE_SCHEMA_VERSION,),
         lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
     ) -> None:
+        record: Registrations | None = None
+        self._lost = False
+        if incarnation.reconstructed():
+            record = incarnation.load(channel_id)
+            self._lost = record is None  # nothing tells who was registered: report the loss
+        epoch = 0 if record is None else record.epoch + 1
         self._store = ChannelStore(
             channel_id,
             capacity,
             lease_timeout=lease_timeout,
             now=time.monotonic(),
-            senders=senders,
-            receivers=receivers,
+            senders=senders if record is None else (),
+            receivers=receivers if record is None else (),
+            epoch=epoch,
         )
+        if record is not None:
+            self._store.restore(record, time.monotonic())
+        self._epoch = epoch
+        self._persist()
         self._metadata = ChannelMetadata(
             channel_id=channel_id,
             name=name,
@@ -252,7 +257,6 @@ class RayChannelActor(Generic[T]):
             wire_versions=tuple(sorted(wire_versions)),
         )
         self._value_type = value_type
-        self._lost = _reconstructed()
         self._validator: _TypeValidator[T] = _TypeValidator(value_type)
         self._max_frame_size = max_frame_size
         self._wire_versions = frozenset(wire_versions)
@@ -290,14 +294,18 @@ class RayChannelActor(Generic[T]):
             sender_id: a fresh endpoint id; registering an id twice counts it once.
 
         Returns:
-            ``"ok"`` with the room left; ``"closed"`` once every sender has ended
-            (the channel cannot be reopened); ``"lost"`` after a restart.
+            ``"ok"`` with the room left and the current epoch; ``"closed"``
+            once every sender has ended (the channel cannot be reopened);
+            ``"lost"`` after a restart that kept no record.
         """
         if self._lost:
             return PutAck("lost", detail=LOST_DETAIL)
+        known = sender_id in self._store.producers
         if not self._store.add_sender(sender_id, self._now()):
-            return PutAck("closed", detail=ALL_SENDERS_CLOSED)
-        return PutAck("ok", room=self._store.room())
+            return PutAck("closed", detail=ALL_SENDERS_CLOSED, epoch=self._epoch)
+        if not known:
+            self._persist()
+        return PutAck("ok", room=self._store.room(), epoch=self._epoch)
 
     async def register_receiver(self, reader_id: int, node_id: str | None = None) -> PutAck:
         """Register a receiver endpoint so that sends keep succeeding until it closes.
@@ -307,14 +315,85 @@ class RayChannelActor(Generic[T]):
             node_id: the Ray node the receiver runs on, reported by :meth:`reader_stats`.
 
         Returns:
-            ``"ok"`` with the room left; ``"closed"`` once every receiver has
-            closed; ``"lost"`` after a restart.
+            ``"ok"`` with the room left and the current epoch; ``"closed"``
+            once every receiver has closed; ``"lost"`` after a restart that
+            kept no record.
         """
         if self._lost:
             return PutAck("lost", detail=LOST_DETAIL)
+        known = reader_id in self._store.receivers
         if not self._store.add_receiver(reader_id, self._now(), node_id):
-            return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
-        return PutAck("ok", room=self._store.room())
+            return PutAck("closed", detail=ALL_RECEIVERS_CLOSED, epoch=self._epoch)
+        if not known:
+            self._persist()
+        return PutAck("ok", room=self._store.room(), epoch=self._epoch)
+
+    async def epoch(self) -> int:
+        """Return this incarnation's epoch (0 until Ray restarts the actor).
+
+        Returns:
+            How many incarnations came before this one, as far as the kept
+            registrations tell.
+        """
+        return self._epoch
+
+    async def end_sender(
+        self,
+        sender_id: int,
+        control: bytes | None,
+        epoch: int,
+        end_seq: int,
+        oldest: int,
+        timeout: float | None = 0.0,
+    ) -> PutAck:
+        """Close a sender (as :meth:`close_sender`), then wait until its messages are delivered.
+
+        A producer keeps what it stored until it is delivered, to replay it
+        if the actor restarts; it may forget it, and end, once this answers
+        ``"ok"``. A failed producer (a ``WireError`` ``control``) is answered
+        at once.
+
+        Args:
+            sender_id: the sender.
+            control: its framed ``ControlMessage`` close or ``WireError``.
+            epoch: the epoch the sender knows.
+            end_seq: one past its last seq.
+            oldest: its oldest kept seq (everything below is delivered).
+            timeout: seconds to wait for delivery; ``0`` only closes.
+
+        Returns:
+            ``"ok"`` once everything is delivered (or no receiver is left),
+            ``"full"`` when not yet within ``timeout`` (ask again),
+            ``"restarted"`` for another epoch (replay, then ask again),
+            ``"lost"`` after a restart that kept no record; ``through`` says
+            what the sender may forget.
+
+        Raises:
+            MalformedHeader: ``control`` is not a close or error envelope of this channel.
+        """
+        if self._lost:
+            return PutAck("lost", detail=LOST_DETAIL)
+        if epoch != self._epoch:
+            return PutAck("restarted", epoch=self._epoch)
+        store = self._store
+        store.renew(sender_id, self._now())
+        store.forget_below(sender_id, oldest)
+        marker: bytes | None = None
+        if control is not None:
+            kind = self._check_frames(control, (MessageKind.CONTROL, MessageKind.ERROR))
+            marker = control if kind == MessageKind.ERROR else None
+        if store.is_open_sender(sender_id):
+            store.close_sender(sender_id, marker, None if marker else end_seq)
+            self._persist()
+            self._changed()
+        deadline = _deadline(timeout)
+        while marker is None and not store.settle(sender_id, end_seq, oldest):
+            remaining = _remaining(deadline)
+            if remaining == 0.0:
+                return PutAck("full", epoch=self._epoch, through=self._through(sender_id, oldest))
+            await self._writable.wait(remaining)
+        self._persist()
+        return PutAck("ok", epoch=self._epoch, through=self._through(sender_id, oldest))
 
     async def close_sender(
         self, sender_id: int, control: bytes | None = None
@@ -344,11 +423,17 @@ class RayChannelActor(Generic[T]):
             kind = self._check_frames(control, (MessageKind.CONTROL, MessageKind.ERROR))
             marker = control if kind == MessageKind.ERROR else None
         self._store.close_sender(sender_id, marker)
+        self._persist()
         self._changed()
         return self._store.stats()
 
     async def close_receiver(
-        self, reader_id: int, delivered: int | None = None, session: int | None = None
+        self,
+        reader_id: int,
+        delivered: int | None = None,
+        session: int | None = None,
+        epoch: int | None = None,
+        report: dict[int, list[tuple[int, int]]] | None = None,
     ) -> ChannelStats | None:
         """Deregister a receiver; what it holds beyond ``delivered`` goes back to the channel.
 
@@ -361,22 +446,33 @@ class RayChannelActor(Generic[T]):
             delivered: its delivered total (``None``: it never fetched).
             session: the receiver instance that fetched; ignored when it is not
                 the current one.
+            epoch: the epoch the receiver knows (``None``: the current one).
+                For an earlier epoch, ``delivered`` means nothing here and
+                ``report`` tells what the receiver delivered, so that it is
+                not delivered again.
+            report: per sender stream, the seq spans the receiver delivered.
 
         Returns:
-            The channel's stats after the close, or ``None`` after a restart (lost).
+            The channel's stats after the close, or ``None`` after a restart
+            that kept no record (lost).
         """
         if self._lost:
             return None
         store = self._store
+        if epoch is not None and epoch != self._epoch:
+            if report is not None and reader_id in store.receivers:
+                store.resume(reader_id, report, {}, self._now())
+            delivered = None
         holding = store.receivers.get(reader_id)
         if holding is not None and session is not None and holding.session != session:
             delivered = None
         store.close_receiver(reader_id, delivered)
         self._woken.pop(reader_id, None)
+        self._persist()
         self._changed()
         return store.stats()
 
-    async def ack(self, reader_id: int, session: int, ack: bytes) -> None:
+    async def ack(self, reader_id: int, session: int, ack: bytes, epoch: int | None = None) -> None:
         """Record a receiver's delivered total, carried by an ``Ack`` envelope.
 
         Args:
@@ -384,17 +480,21 @@ class RayChannelActor(Generic[T]):
             session: its instance, as passed to :meth:`get_frames`.
             ack: one framed ``Ack`` whose ``acked_seq`` is the running total of
                 messages delivered (only moves forward).
+            epoch: the epoch the receiver knows (``None``: the current one);
+                an acknowledgement for another epoch is ignored.
 
         Raises:
             MalformedHeader: ``ack`` is not an ``Ack`` of this channel.
         """
         self._check_frames(ack, (MessageKind.ACK,))
         envelope = get_codec_pool().decode_frames(ack, Ack)[0]
+        if epoch is not None and epoch != self._epoch:
+            return
         self._store.renew(reader_id, self._now(), session)
         if self._store.ack(reader_id, session, envelope.acked_seq, self._now()):
             self._changed()
 
-    async def heartbeat(self, beats: bytes) -> tuple[int, ...]:
+    async def heartbeat(self, beats: bytes) -> BeatReply:
         """Renew the leases of the endpoints named by ``Heartbeat`` frames.
 
         Args:
@@ -405,7 +505,8 @@ class RayChannelActor(Generic[T]):
 
         Returns:
             The endpoint ids whose beating session is superseded (a moved
-            endpoint's new instance has spoken): the sender stops beating for them.
+            endpoint's new instance has spoken: the sender stops beating for
+            them), and the current epoch.
 
         Raises:
             MalformedHeader: a frame is not a ``Heartbeat`` of this channel.
@@ -421,7 +522,36 @@ class RayChannelActor(Generic[T]):
                 mark = int(session) if session else None
                 if self._store.renew(endpoint_id, now, mark, transit == "transit"):
                     superseded.append(endpoint_id)
-        return tuple(superseded)
+        return BeatReply(tuple(superseded), self._epoch)
+
+    async def resume_receiver(
+        self,
+        reader_id: int,
+        epoch: int,
+        report: dict[int, list[tuple[int, int]]],
+        exclusive: bool = False,
+    ) -> FrameBatch:
+        """An idle receiver tells a restarted actor what it delivered (as ``get_frames`` would).
+
+        Args:
+            reader_id: the receiver.
+            epoch: the epoch it joins (the current one).
+            report: per sender stream, the seq spans it delivered before the restart.
+            exclusive: it was the only receiver that fetched.
+
+        Returns:
+            ``"ok"`` (no frames), ``"restarted"`` when ``epoch`` is not the
+            current one, ``"lost"`` after a restart that kept no record.
+        """
+        if self._lost:
+            return FrameBatch("lost", detail=LOST_DETAIL)
+        if epoch != self._epoch:
+            return FrameBatch("restarted", epoch=self._epoch)
+        store = self._store
+        store.add_receiver(reader_id, self._now())
+        store.resume(reader_id, report, {}, self._now(), exclusive)
+        self._changed()
+        return FrameBatch("ok", epoch=self._epoch)
 
     async def wake_reader(self, reader_id: int, generation: int) -> None:
         """Make the reader's pending ``get_frames`` (issued before ``generation``) return now.
@@ -437,7 +567,14 @@ class RayChannelActor(Generic[T]):
     # -------------------------------------------------------------- frame path
 
     async def put_frames(
-        self, data: bytes, count: int, sender_id: int, session: int, timeout: float | None = None
+        self,
+        data: bytes,
+        count: int,
+        sender_id: int,
+        session: int,
+        timeout: float | None = None,
+        epoch: int | None = None,
+        oldest: int = -1,
     ) -> PutAck:
         """Store one framed batch of ``count`` messages, waiting for room in arrival order.
 
@@ -457,11 +594,17 @@ class RayChannelActor(Generic[T]):
             timeout: seconds to wait for room; ``None`` waits indefinitely,
                 ``0`` does not wait. A put that gets ``"full"`` keeps its place
                 in line for its retry (same first seq).
+            epoch: the epoch the sender knows (``None``: the current one); a
+                put for another epoch stores nothing and answers ``"restarted"``.
+            oldest: the sender's oldest kept seq (``-1``: it keeps nothing):
+                every seq below it counts as delivered, and the reply's
+                ``through`` says how far its messages were delivered.
 
         Returns:
             ``"ok"`` with the room left (also for a put stored before),
             ``"full"`` (nothing stored), ``"closed"`` when every receiver (or
-            this sender) is closed, ``"lost"`` after a restart.
+            this sender) is closed, ``"restarted"`` (see ``epoch``), ``"lost"``
+            after a restart that kept no record.
 
         Raises:
             MalformedHeader: a frame is not a DATA envelope of this channel.
@@ -471,13 +614,17 @@ class RayChannelActor(Generic[T]):
         """
         if self._lost:
             return PutAck("lost", detail=LOST_DETAIL)
+        if epoch is not None and epoch != self._epoch:
+            return PutAck("restarted", epoch=self._epoch)
         store = self._store
         store.renew(sender_id, self._now(), session)
         if count < 1:
             raise ValueError(f"a batch holds at least 1 message, got {count}")
         seq = self._check_frames(data, (MessageKind.DATA,), seq=True)
-        if store.fresh(sender_id, seq, count) == 0:
-            return PutAck("ok", room=store.room())  # stored before: its reply was lost
+        if oldest >= 0:
+            store.forget_below(sender_id, oldest)
+        if store.fresh(sender_id, seq, count) == 0:  # stored before: its reply was lost
+            return PutAck("ok", room=store.room(), through=self._through(sender_id, oldest))
         if not store.is_open_sender(sender_id):
             return PutAck("closed", detail=SENDER_CLOSED)
         refusal = await self._admit(sender_id, (sender_id, seq), count, _deadline(timeout))
@@ -487,7 +634,7 @@ class RayChannelActor(Generic[T]):
             Frame(data, producer=sender_id, stream=sender_id, seq=seq, count=count), self._now()
         )
         self._readable.notify()
-        return PutAck("ok", room=store.room())
+        return PutAck("ok", room=store.room(), through=self._through(sender_id, oldest))
 
     async def wait_room(self, timeout: float | None = None) -> PutAck:
         """Wait until at least one message fits; report the room (``"full"`` on timeout).
@@ -523,6 +670,9 @@ class RayChannelActor(Generic[T]):
         generation: int = 0,
         delivered: int = -1,
         received: int = -1,
+        epoch: int | None = None,
+        report: dict[int, list[tuple[int, int]]] | None = None,
+        exclusive: bool = False,
     ) -> FrameBatch:
         """Hand out whole stored frames, oldest first, up to ``max_messages`` (at least one).
 
@@ -537,12 +687,26 @@ class RayChannelActor(Generic[T]):
                 :meth:`ack` (``-1``: no news).
             received: messages this session received from earlier calls
                 (``-1``: unknown); what was handed beyond it is handed again.
+            epoch: the epoch the receiver knows (``None``: the current one); a
+                fetch for another epoch answers ``"restarted"`` at once.
+            report: after a restart, per sender stream, the seq spans this
+                receiver delivered before it (what producers replay and is in
+                them is dropped); the new epoch hands nothing out until every
+                receiver reported or its lease expired.
+            exclusive: with ``report``: it was the only receiver that fetched.
 
         Returns:
             ``"ok"`` with frames, ``"empty"`` (timeout or woken), ``"closed"`` at
-            end of channel or when this receiver is closed, ``"lost"`` after a restart.
+            end of channel or when this receiver is closed, ``"restarted"``,
+            ``"lost"`` after a restart that kept no record.
         """
+        if epoch is not None and epoch != self._epoch and not self._lost:
+            return FrameBatch("restarted", epoch=self._epoch)
         store = self._store
+        if report is not None:
+            store.add_receiver(reader_id, self._now())
+            store.resume(reader_id, report, {}, self._now(), exclusive)
+            self._changed()
         store.renew(reader_id, self._now(), stream)
         if delivered >= 0 and store.ack(reader_id, stream, delivered, self._now()):
             self._changed()
@@ -776,11 +940,20 @@ class RayChannelActor(Generic[T]):
                 wait = min(wait, max(0.05, deadline - time.monotonic() + 0.01))
             await asyncio.sleep(wait)
             if store.expire(time.monotonic()):
+                self._persist()
                 self._changed()
 
     def _changed(self) -> None:
         self._readable.notify()
         self._writable.notify()
+
+    def _persist(self) -> None:
+        """Keep the registrations for a next incarnation (see :mod:`.incarnation`)."""
+        if not self._lost:
+            incarnation.save(self._store.channel_id, self._store.registrations())
+
+    def _through(self, sender_id: int, oldest: int) -> int:
+        return -1 if oldest < 0 else self._store.delivered_through(sender_id, oldest)
 
     async def _admit(
         self, sender_id: int | None, ticket: tuple[int, int], count: int, deadline: float | None

@@ -124,7 +124,12 @@ class ProducerState:
 
 
 class Holding:
-    """What one receiver was handed and has not acknowledged."""
+    """What one receiver was handed and has not acknowledged.
+
+    Example:
+        >>> Holding(ReaderInfo(7), deadline=5.0).held
+        0
+    """
 
     __slots__ = ("acked", "deadline", "frames", "handed", "info", "session")
 

@@ -26,7 +26,7 @@ control (:mod:`.store`) and, like it, sans-IO:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
@@ -75,7 +75,7 @@ class Registrations(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
     epoch: int = 0
     senders: tuple[int, ...] = ()
-    closing: dict[int, int] = msgspec.field(default_factory=dict)
+    closing: dict[int, int] = msgspec.field(default_factory=lambda: dict[int, int]())
     ended: tuple[int, ...] = ()
     receivers: tuple[int, ...] = ()
     receivers_closed: bool = False
@@ -117,23 +117,19 @@ class RestartProtocol:
         self.uncertain = False  # a receiver died before telling what it delivered
         self.resuming: set[int] = set()  # receivers the new epoch waits to hear from
 
-    # Provided by the store.
-    def add_sender(self, sender_id: int, now: float) -> bool:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the store
 
-    def add_receiver(self, reader_id: int, now: float, node_id: str | None = None) -> bool:
-        raise NotImplementedError
+        def add_sender(self, sender_id: int, now: float) -> bool: ...
 
-    def renew(
-        self, endpoint_id: int, now: float, session: int | None = None, transit: bool = False
-    ) -> bool:
-        raise NotImplementedError
+        def add_receiver(self, reader_id: int, now: float, node_id: str | None = None) -> bool: ...
 
-    def _forget_tickets(self, sender_id: int) -> None:
-        raise NotImplementedError
+        def renew(
+            self, endpoint_id: int, now: float, session: int | None = None, transit: bool = False
+        ) -> bool: ...
 
-    def _check_senders(self) -> None:
-        raise NotImplementedError
+        def _forget_tickets(self, sender_id: int) -> None: ...
+
+        def _check_senders(self) -> None: ...
 
     # ------------------------------------------------------------ registrations
 
