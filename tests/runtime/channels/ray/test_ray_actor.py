@@ -15,11 +15,8 @@ import msgspec
 import pytest
 
 from klaw_core.runtime.channels.codec import get_codec_pool
-from klaw_core.runtime.channels.ray.actor import (
-    RayChannelActor,
-    _TypeValidator,
-    type_name,
-)
+from klaw_core.runtime.channels.ray.actor import RayChannelActor, type_name
+from klaw_core.runtime.channels.ray.actor_core import _TypeValidator
 from klaw_core.runtime.channels.ray.constants import (
     OBJECT_PATH_STREAM,
     ChannelMetadata,

@@ -35,46 +35,39 @@ with ``ray.remote`` on first use, so importing this module starts nothing.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from typing import Any, Final, Generic, TypeVar, cast
+from typing import Any, TypeVar
 
-import msgspec
 import ray as _ray_module
 
-from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE, peek_header, split_frames
 from klaw_core.runtime.channels.codec import get_codec_pool
-from klaw_core.runtime.channels.ray import incarnation
+from klaw_core.runtime.channels.ray.actor_core import (
+    DEFAULT_LEASE_TIMEOUT,
+    deadline_after,
+    time_left,
+    type_name,
+)
+from klaw_core.runtime.channels.ray.actor_epochs import EpochCalls
+from klaw_core.runtime.channels.ray.actor_objects import ObjectPath
 from klaw_core.runtime.channels.ray.constants import (
     ALL_RECEIVERS_CLOSED,
     ALL_SENDERS_CLOSED,
     LOST_DETAIL,
-    OBJECT_PATH_STREAM,
     RECEIVER_CLOSED,
     SENDER_CLOSED,
-    BatchResult,
     BeatReply,
     ChannelMetadata,
     FrameBatch,
     PutAck,
     ReaderInfo,
-    SingleResult,
-    Status,
 )
-from klaw_core.runtime.channels.ray.restart import Registrations
-from klaw_core.runtime.channels.ray.store import ChannelStore, Frame
+from klaw_core.runtime.channels.ray.store import Frame
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import (
-    WIRE_SCHEMA_VERSION,
     Ack,
-    DataMessage,
     Heartbeat,
     MessageKind,
 )
-from klaw_core.runtime.errors import KlawWireError, MalformedHeader, UnknownSchemaVersion
 
 __all__ = ["DEFAULT_LEASE_TIMEOUT", "RayChannelActor", "remote_actor_class", "type_name"]
 
@@ -83,113 +76,8 @@ T = TypeVar("T")
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
 
-DEFAULT_LEASE_TIMEOUT: Final = 5.0
-"""Seconds an endpoint may stay silent before the actor declares it lost."""
 
-#: Pseudo receiver session of object-path gets: it makes no frame receiver exclusive.
-_OBJECT_READER_SESSION: Final = -1
-
-
-def type_name(tp: object) -> str | None:
-    """Return a readable qualified name for a channel's value type.
-
-    Args:
-        tp: a class, another type form (``list[int]``, ``int | None``, ...),
-            or ``None`` for an untyped channel.
-
-    Returns:
-        ``module.QualName`` for a class, the ``repr`` of any other type form,
-        ``None`` for ``None``.
-
-    Example:
-        >>> type_name(int), type_name(list[int]), type_name(None)
-        ('builtins.int', 'list[int]', None)
-    """
-    if tp is None:
-        return None
-    if isinstance(tp, type):
-        return f"{tp.__module__}.{tp.__qualname__}"
-    return repr(tp)
-
-
-class _TypeValidator(Generic[T]):
-    """Validate (and convert) object-path values against the channel's type.
-
-    Example:
-        >>> v = _TypeValidator(int)
-        >>> v.convert(3), v.check(3), v.check("x")
-        (3, None, '...')
-    """
-
-    __slots__ = ("_convert", "value_type")
-
-    def __init__(self, value_type: type[T] | None) -> None:
-        self.value_type = value_type
-        self._convert: Callable[[Any], T] | None = None
-        if value_type is not None:
-            target: Any = value_type
-
-            def convert(item: Any) -> T:
-                return cast(T, msgspec.convert(item, type=target, from_attributes=True))
-
-            self._convert = convert
-
-    def convert(self, item: Any) -> T:
-        """Return ``item`` as the channel's type; raise ``msgspec.ValidationError`` if it is not."""
-        if self._convert is None:
-            return cast(T, item)
-        return self._convert(item)
-
-    def check(self, item: Any) -> str | None:
-        """Return ``None`` when ``item`` is valid, else why it is not."""
-        try:
-            self.convert(item)
-        except (msgspec.ValidationError, TypeError) as exc:
-            return str(exc)
-        return None
-
-
-class _Signal:
-    """Wake every waiter at once; each waiter re-checks its own condition.
-
-    A waiter that times out or is cancelled never cancels the shared future
-    (it waits through ``asyncio.shield``), so the others are unaffected.
-    """
-
-    __slots__ = ("_future",)
-
-    def __init__(self) -> None:
-        self._future: asyncio.Future[None] | None = None
-
-    def notify(self) -> None:
-        future = self._future
-        if future is not None:
-            self._future = None
-            if not future.done():
-                future.set_result(None)
-
-    async def wait(self, timeout: float | None) -> None:
-        if self._future is None:
-            self._future = asyncio.get_running_loop().create_future()
-        waiter = asyncio.shield(self._future)
-        if timeout is None:
-            await waiter
-        else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout)
-
-
-def _remaining(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    return max(0.0, deadline - time.monotonic())
-
-
-def _deadline(timeout: float | None) -> float | None:
-    return None if timeout is None else time.monotonic() + max(0.0, timeout)
-
-
-class RayChannelActor(Generic[T]):
+class RayChannelActor(ObjectPath[T], EpochCalls[T]):
     """A bounded (or unbounded) buffer of wire frames, shared through Ray.
 
     Create it through :func:`remote_actor_class` (the endpoints do); as a plain
@@ -213,60 +101,6 @@ class RayChannelActor(Generic[T]):
         >>> asyncio.run(actor.put(1)), asyncio.run(actor.get_nowait()).value
         ('ok', 1)
     """
-
-    def __init__(
-        self,
-        channel_id: str,
-        capacity: int | None = None,
-        value_type: type[T] | None = None,
-        senders: Iterable[int] = (),
-        receivers: Iterable[int] = (),
-        *,
-        name: str | None = None,
-        namespace: str | None = None,
-        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
-        wire_versions: tuple[int, ...] = (WIRE_SCHEMA_VERSION,),
-        lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
-    ) -> None:
-        record: Registrations | None = None
-        self._lost = False
-        if incarnation.reconstructed():
-            record = incarnation.load(channel_id)
-            self._lost = record is None  # nothing tells who was registered: report the loss
-        epoch = 0 if record is None else record.epoch + 1
-        self._store = ChannelStore(
-            channel_id,
-            capacity,
-            lease_timeout=lease_timeout,
-            now=time.monotonic(),
-            senders=senders if record is None else (),
-            receivers=receivers if record is None else (),
-            epoch=epoch,
-        )
-        if record is not None:
-            self._store.restore(record, time.monotonic())
-        self._epoch = epoch
-        self._persist()
-        self._metadata = ChannelMetadata(
-            channel_id=channel_id,
-            name=name,
-            namespace=namespace,
-            capacity=capacity,
-            value_type=type_name(value_type),
-            created_at=datetime.now(UTC),
-            wire_versions=tuple(sorted(wire_versions)),
-        )
-        self._value_type = value_type
-        self._validator: _TypeValidator[T] = _TypeValidator(value_type)
-        self._max_frame_size = max_frame_size
-        self._wire_versions = frozenset(wire_versions)
-        self._readable = _Signal()
-        self._writable = _Signal()
-        self._woken: dict[int, int] = {}
-        self._object_seq = 0
-        self._reaper: asyncio.Task[None] | None = None
-        item_type: Any = Any if value_type is None else value_type
-        self._frame_type: Any = DataMessage[list[item_type]]
 
     # ------------------------------------------------------------ registration
 
@@ -327,73 +161,6 @@ class RayChannelActor(Generic[T]):
         if not known:
             self._persist()
         return PutAck("ok", room=self._store.room(), epoch=self._epoch)
-
-    async def epoch(self) -> int:
-        """Return this incarnation's epoch (0 until Ray restarts the actor).
-
-        Returns:
-            How many incarnations came before this one, as far as the kept
-            registrations tell.
-        """
-        return self._epoch
-
-    async def end_sender(
-        self,
-        sender_id: int,
-        control: bytes | None,
-        epoch: int,
-        end_seq: int,
-        oldest: int,
-        timeout: float | None = 0.0,
-    ) -> PutAck:
-        """Close a sender (as :meth:`close_sender`), then wait until its messages are delivered.
-
-        A producer keeps what it stored until it is delivered, to replay it
-        if the actor restarts; it may forget it, and end, once this answers
-        ``"ok"``. A failed producer (a ``WireError`` ``control``) is answered
-        at once.
-
-        Args:
-            sender_id: the sender.
-            control: its framed ``ControlMessage`` close or ``WireError``.
-            epoch: the epoch the sender knows.
-            end_seq: one past its last seq.
-            oldest: its oldest kept seq (everything below is delivered).
-            timeout: seconds to wait for delivery; ``0`` only closes.
-
-        Returns:
-            ``"ok"`` once everything is delivered (or no receiver is left),
-            ``"full"`` when not yet within ``timeout`` (ask again),
-            ``"restarted"`` for another epoch (replay, then ask again),
-            ``"lost"`` after a restart that kept no record; ``through`` says
-            what the sender may forget.
-
-        Raises:
-            MalformedHeader: ``control`` is not a close or error envelope of this channel.
-        """
-        if self._lost:
-            return PutAck("lost", detail=LOST_DETAIL)
-        if epoch != self._epoch:
-            return PutAck("restarted", epoch=self._epoch)
-        store = self._store
-        store.renew(sender_id, self._now())
-        store.forget_below(sender_id, oldest)
-        marker: bytes | None = None
-        if control is not None:
-            kind = self._check_frames(control, (MessageKind.CONTROL, MessageKind.ERROR))
-            marker = control if kind == MessageKind.ERROR else None
-        if store.is_open_sender(sender_id):
-            store.close_sender(sender_id, marker, None if marker else end_seq)
-            self._persist()
-            self._changed()
-        deadline = _deadline(timeout)
-        while marker is None and not store.settle(sender_id, end_seq, oldest):
-            remaining = _remaining(deadline)
-            if remaining == 0.0:
-                return PutAck("full", epoch=self._epoch, through=self._through(sender_id, oldest))
-            await self._writable.wait(remaining)
-        self._persist()
-        return PutAck("ok", epoch=self._epoch, through=self._through(sender_id, oldest))
 
     async def close_sender(
         self, sender_id: int, control: bytes | None = None
@@ -524,35 +291,6 @@ class RayChannelActor(Generic[T]):
                     superseded.append(endpoint_id)
         return BeatReply(tuple(superseded), self._epoch)
 
-    async def resume_receiver(
-        self,
-        reader_id: int,
-        epoch: int,
-        report: dict[int, list[tuple[int, int]]],
-        exclusive: bool = False,
-    ) -> FrameBatch:
-        """An idle receiver tells a restarted actor what it delivered (as ``get_frames`` would).
-
-        Args:
-            reader_id: the receiver.
-            epoch: the epoch it joins (the current one).
-            report: per sender stream, the seq spans it delivered before the restart.
-            exclusive: it was the only receiver that fetched.
-
-        Returns:
-            ``"ok"`` (no frames), ``"restarted"`` when ``epoch`` is not the
-            current one, ``"lost"`` after a restart that kept no record.
-        """
-        if self._lost:
-            return FrameBatch("lost", detail=LOST_DETAIL)
-        if epoch != self._epoch:
-            return FrameBatch("restarted", epoch=self._epoch)
-        store = self._store
-        store.add_receiver(reader_id, self._now())
-        store.resume(reader_id, report, {}, self._now(), exclusive)
-        self._changed()
-        return FrameBatch("ok", epoch=self._epoch)
-
     async def wake_reader(self, reader_id: int, generation: int) -> None:
         """Make the reader's pending ``get_frames`` (issued before ``generation``) return now.
 
@@ -627,7 +365,7 @@ class RayChannelActor(Generic[T]):
             return PutAck("ok", room=store.room(), through=self._through(sender_id, oldest))
         if not store.is_open_sender(sender_id):
             return PutAck("closed", detail=SENDER_CLOSED)
-        refusal = await self._admit(sender_id, (sender_id, seq), count, _deadline(timeout))
+        refusal = await self._admit(sender_id, (sender_id, seq), count, deadline_after(timeout))
         if refusal is not None:
             return refusal
         store.store(
@@ -646,7 +384,7 @@ class RayChannelActor(Generic[T]):
             ``"ok"`` with the room left, ``"full"`` with ``room=0``, ``"closed"``
             when every receiver is closed, ``"lost"`` after a restart.
         """
-        deadline = _deadline(timeout)
+        deadline = deadline_after(timeout)
         store = self._store
         while True:
             if self._lost:
@@ -656,7 +394,7 @@ class RayChannelActor(Generic[T]):
             room = store.room()
             if room is None or (room > 0 and not store.waiting):
                 return PutAck("ok", room=room)
-            remaining = _remaining(deadline)
+            remaining = time_left(deadline)
             if remaining == 0.0:
                 return PutAck("full", room=0)
             await self._writable.wait(remaining)
@@ -710,7 +448,7 @@ class RayChannelActor(Generic[T]):
         store.renew(reader_id, self._now(), stream)
         if delivered >= 0 and store.ack(reader_id, stream, delivered, self._now()):
             self._changed()
-        deadline = _deadline(timeout)
+        deadline = deadline_after(timeout)
         while True:
             if self._lost:
                 return FrameBatch("lost", detail=LOST_DETAIL)
@@ -725,7 +463,7 @@ class RayChannelActor(Generic[T]):
                 return FrameBatch("closed", detail=ALL_SENDERS_CLOSED)
             if self._woken.get(reader_id, 0) > generation:
                 return FrameBatch("empty")
-            remaining = _remaining(deadline)
+            remaining = time_left(deadline)
             if remaining == 0.0:
                 return FrameBatch("empty")
             await self._readable.wait(remaining)
@@ -740,160 +478,6 @@ class RayChannelActor(Generic[T]):
             store.delivered_within(taken),
             exclusive=store.is_exclusive(reader_id),
         )
-
-    # ------------------------------------------------------------- object path
-
-    async def put(self, item: T, timeout: float | None = None) -> Status:
-        """Store one value (validated against the channel's type), waiting for room.
-
-        Args:
-            item: the value, converted to the channel's type with ``msgspec.convert``.
-            timeout: seconds to wait for room; ``None`` waits indefinitely, ``0`` does not.
-
-        Returns:
-            ``"ok"``, ``"full"``, ``"closed"``, ``"invalid"`` or ``"lost"``.
-        """
-        return (await self.put_batch((item,), timeout)).status
-
-    async def put_nowait(self, item: T) -> Status:
-        """Store one value if it fits now; ``"full"`` otherwise.
-
-        Args:
-            item: the value, validated as for :meth:`put`.
-
-        Returns:
-            The status, as for :meth:`put`.
-        """
-        return await self.put(item, 0)
-
-    async def put_batch(self, items: tuple[T, ...], timeout: float | None = None) -> BatchResult[T]:
-        """Store all of ``items`` or none of them (validated first, then one wait for room).
-
-        Args:
-            items: the values, in order.
-            timeout: seconds to wait for room for all of them.
-
-        Returns:
-            ``"ok"`` (also for no items), ``"full"``, ``"invalid"`` (``detail``
-            says why), ``"closed"`` or ``"lost"``; nothing is stored unless ``"ok"``.
-        """
-        if self._lost:
-            return BatchResult("lost", detail=LOST_DETAIL)
-        store = self._store
-        if store.receivers_closed:
-            return BatchResult("closed", detail=ALL_RECEIVERS_CLOSED)
-        if not items:
-            return BatchResult("ok")
-        try:
-            values = [self._validator.convert(item) for item in items]
-        except (msgspec.ValidationError, TypeError) as exc:
-            return BatchResult("invalid", detail=str(exc))
-        seq = self._object_seq
-        self._object_seq += len(values)
-        refusal = await self._admit(
-            None, (OBJECT_PATH_STREAM, seq), len(values), _deadline(timeout)
-        )
-        if refusal is not None:
-            return BatchResult(refusal.status, detail=refusal.detail)
-        frame = Frame(
-            None,
-            producer=OBJECT_PATH_STREAM,
-            stream=OBJECT_PATH_STREAM,
-            seq=seq,
-            count=len(values),
-            values=values,
-        )
-        store.store(frame, self._now())
-        self._readable.notify()
-        return BatchResult("ok")
-
-    async def get(
-        self, timeout: float | None = None, reader_id: int | None = None
-    ) -> SingleResult[T]:
-        """Take the oldest value, waiting up to ``timeout`` when empty.
-
-        Args:
-            timeout: seconds to wait; ``None`` waits indefinitely, ``0`` does not wait.
-            reader_id: the registered receiver asking, credited in :meth:`reader_stats`.
-
-        Returns:
-            ``"ok"`` with the value, or the status of :meth:`get_batch`.
-        """
-        batch = await self.get_batch(1, timeout, reader_id)
-        if batch.status != "ok":
-            return SingleResult(batch.status, detail=batch.detail)
-        return SingleResult("ok", batch.items[0])
-
-    async def get_nowait(self, reader_id: int | None = None) -> SingleResult[T]:
-        """Take the oldest value if there is one; ``"empty"`` otherwise.
-
-        Args:
-            reader_id: as for :meth:`get`.
-
-        Returns:
-            The result, as for :meth:`get`.
-        """
-        return await self.get(0, reader_id)
-
-    async def get_batch(
-        self, max_items: int, timeout: float | None = None, reader_id: int | None = None
-    ) -> BatchResult[T]:
-        """Take up to ``max_items`` values, waiting up to ``timeout`` for the first.
-
-        Stored frames are decoded here; a frame whose payload does not match
-        the type is dropped and reported as ``"invalid"``.
-
-        Args:
-            max_items: the most values to return, at least 1.
-            timeout: seconds to wait for the first value; ``None`` waits indefinitely.
-            reader_id: the registered receiver asking, credited in
-                :meth:`reader_stats`; ``None`` for an anonymous caller.
-
-        Returns:
-            ``"ok"`` with values, ``"empty"``, ``"closed"``, ``"invalid"`` (with
-            the values taken before the dropped frame) or ``"lost"``.
-
-        Raises:
-            ValueError: ``max_items`` is less than 1.
-        """
-        if max_items < 1:
-            raise ValueError(f"max_items must be at least 1, got {max_items}")
-        store = self._store
-        deadline = _deadline(timeout)
-        while not any(f.count for f in store.buffer):
-            if self._lost:
-                return BatchResult("lost", detail=LOST_DETAIL)
-            if store.senders_closed and not store.buffer:
-                return BatchResult("closed", detail=ALL_SENDERS_CLOSED)
-            while store.buffer and not store.buffer[0].count:
-                store.buffer.popleft()  # markers mean nothing to the object path
-            remaining = _remaining(deadline)
-            if remaining == 0.0:
-                return BatchResult("empty")
-            await self._readable.wait(remaining)
-        if self._lost:
-            return BatchResult("lost", detail=LOST_DETAIL)
-        store.ever_fetched.add(_OBJECT_READER_SESSION)
-        items: list[T] = []
-        while len(items) < max_items:
-            frame = store.take_values(max_items)
-            if frame is None:
-                break
-            if not frame.count:
-                continue
-            try:
-                values = self._values(frame)
-            except KlawWireError as exc:
-                self._changed()
-                return BatchResult("invalid", tuple(items), detail=str(exc))
-            want = max_items - len(items)
-            rest = values[frame.skip :]
-            items.extend(rest[:want])
-            if len(rest) > want:
-                store.put_back(frame, want)
-        store.credit_reader(reader_id, len(items))
-        self._changed()
-        return BatchResult("ok", tuple(items))
 
     # ------------------------------------------------------------------- stats
 
@@ -921,108 +505,6 @@ class RayChannelActor(Generic[T]):
             ``True`` after Ray restarted the actor; every other call then answers ``"lost"``.
         """
         return self._lost
-
-    # --------------------------------------------------------------- internals
-
-    def _now(self) -> float:
-        if self._reaper is None:
-            with contextlib.suppress(RuntimeError):  # no running loop: a plain object
-                self._reaper = asyncio.get_running_loop().create_task(self._expire_leases())
-        return time.monotonic()
-
-    async def _expire_leases(self) -> None:
-        """Background task: declare silent endpoints lost when their lease runs out."""
-        store = self._store
-        while True:
-            deadline = store.next_deadline()
-            wait = store.lease_timeout / 2
-            if deadline is not None:
-                wait = min(wait, max(0.05, deadline - time.monotonic() + 0.01))
-            await asyncio.sleep(wait)
-            if store.expire(time.monotonic()):
-                self._persist()
-                self._changed()
-
-    def _changed(self) -> None:
-        self._readable.notify()
-        self._writable.notify()
-
-    def _persist(self) -> None:
-        """Keep the registrations for a next incarnation (see :mod:`.incarnation`)."""
-        if not self._lost:
-            incarnation.save(self._store.channel_id, self._store.registrations())
-
-    def _through(self, sender_id: int, oldest: int) -> int:
-        return -1 if oldest < 0 else self._store.delivered_through(sender_id, oldest)
-
-    async def _admit(
-        self, sender_id: int | None, ticket: tuple[int, int], count: int, deadline: float | None
-    ) -> PutAck | None:
-        store = self._store
-        while True:
-            if self._lost:
-                return PutAck("lost", detail=LOST_DETAIL)
-            verdict = store.admit(sender_id, ticket, count)
-            if verdict == "ok":
-                return None
-            if verdict == "closed":
-                return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
-            if verdict == "sender_closed":
-                return PutAck("closed", detail=SENDER_CLOSED)
-            remaining = _remaining(deadline)
-            if remaining == 0.0:
-                if sender_id is None:  # an object-path put does not come back
-                    store.withdraw(0, ticket)
-                return PutAck("full", room=store.room())
-            await self._writable.wait(remaining)
-
-    def _check_frames(
-        self, data: bytes, kinds: tuple[MessageKind, ...], *, seq: bool = False
-    ) -> int:
-        """Check every frame's header by peeking; return the first seq (or kind)."""
-        channel_id = self._store.channel_id
-        frames = split_frames(data, self._max_frame_size)
-        if not frames:
-            raise MalformedHeader("a batch holds at least one frame", 0)
-        first = -1
-        for frame in frames:
-            header = peek_header(frame)
-            if header.tag not in kinds:
-                expected = " or ".join(f"{k.name} (tag {int(k)})" for k in kinds)
-                raise MalformedHeader(f"expected a {expected} envelope, got tag {header.tag}", 0)
-            if header.version not in self._wire_versions:
-                known = ", ".join(str(v) for v in sorted(self._wire_versions))
-                raise UnknownSchemaVersion(
-                    f"schema version {header.version} is not accepted (known: {known})", 0
-                )
-            if header.channel_id != channel_id:
-                raise MalformedHeader(
-                    f"frame of channel {header.channel_id!r} sent to channel {channel_id!r}", 0
-                )
-            if first < 0:
-                first = header.seq if seq else header.tag
-        return first
-
-    def _encode_values(self, frame: Frame) -> bytes:
-        """Encode object-path values as one batch frame (header seq = first value's)."""
-        message = DataMessage.new(frame.values, channel_id=self._store.channel_id, seq=frame.seq)
-        frame.data = bytes(get_codec_pool().encode_frames([message]))
-        return frame.data
-
-    def _values(self, frame: Frame) -> list[Any]:
-        """The decoded values of a frame (object-path gets only).
-
-        Raises:
-            KlawWireError: a frame is malformed or its payload has the wrong type.
-        """
-        if frame.values is None:
-            assert frame.data is not None
-            messages = cast(
-                "list[DataMessage[list[Any]]]",
-                get_codec_pool().decode_frames(frame.data, self._frame_type),
-            )
-            frame.values = [value for message in messages for value in message.payload]
-        return frame.values
 
 
 def _remote_options() -> dict[str, Any]:
