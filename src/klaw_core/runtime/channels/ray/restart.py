@@ -63,9 +63,15 @@ class Registrations(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
             delivered (failed or lost): they must rejoin or their lease runs out.
         closing: senders closed cleanly, with one past their last seq, whose
             messages are not yet all known delivered (they may come to replay).
-        ended: senders closed cleanly with every message delivered.
+        ended: senders closed cleanly with every message delivered, with one
+            past their last seq (a re-run of one sends nothing new).
         receivers: receivers still registered.
         receivers_closed: every receiver closed (the channel takes no more).
+        delivered: per stream, the seq spans known delivered when it was
+            written (what receivers that left delivered: the ones still
+            registered report theirs to the next epoch).
+        uncertain: a receiver died holding messages it may have delivered:
+            the next epoch marks what it hands out *redelivered*.
 
     Example:
         >>> record = Registrations(epoch=2, senders=(7,), receivers=(9,))
@@ -76,9 +82,13 @@ class Registrations(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     epoch: int = 0
     senders: tuple[int, ...] = ()
     closing: dict[int, int] = msgspec.field(default_factory=lambda: dict[int, int]())
-    ended: tuple[int, ...] = ()
+    ended: dict[int, int] = msgspec.field(default_factory=lambda: dict[int, int]())
     receivers: tuple[int, ...] = ()
     receivers_closed: bool = False
+    delivered: dict[int, list[tuple[int, int]]] = msgspec.field(
+        default_factory=lambda: dict[int, list[tuple[int, int]]]()
+    )
+    uncertain: bool = False
 
 
 class RestartProtocol:
@@ -115,6 +125,7 @@ class RestartProtocol:
         self.settled: set[int] = set()  # closed senders whose every message was delivered
         self.shared = False  # a receiver before a restart was not the only one
         self.uncertain = False  # a receiver died before telling what it delivered
+        self.orphaned = False  # a receiver died holding messages (it may have delivered them)
         self.resuming: set[int] = set()  # receivers the new epoch waits to hear from
 
     if TYPE_CHECKING:  # provided by the store
@@ -141,10 +152,10 @@ class RestartProtocol:
         """
         senders: list[int] = []
         closing: dict[int, int] = {}
-        ended: list[int] = []
+        ended: dict[int, int] = {}
         for sender_id, producer in self.producers.items():
             if sender_id in self.settled:
-                ended.append(sender_id)
+                ended[sender_id] = self.ends.get(sender_id, 0)
             elif producer.status == "closed" and sender_id in self.ends:
                 closing[sender_id] = self.ends[sender_id]
             else:
@@ -153,9 +164,11 @@ class RestartProtocol:
             self.epoch,
             tuple(senders),
             closing,
-            tuple(ended),
+            ended,
             tuple(self.receivers),
             self.receivers_closed,
+            {stream: list(r.spans) for stream, r in self.delivered.items() if r.spans},
+            self.uncertain or self.orphaned,
         )
 
     def restore(self, record: Registrations, now: float) -> None:
@@ -167,11 +180,17 @@ class RestartProtocol:
         """
         for sender_id in (*record.senders, *record.closing, *record.ended):
             self.add_sender(sender_id, now)
-        for sender_id, end in record.closing.items():
+        for sender_id, end in (*record.closing.items(), *record.ended.items()):
             self.ends[sender_id] = max(self.ends.get(sender_id, 0), end)
         for sender_id in record.ended:
             self.producers[sender_id].status = "closed"
             self.settled.add(sender_id)
+        for stream, spans in record.delivered.items():
+            ranges = self.delivered.setdefault(stream, SeqRanges())
+            for start, end in spans:
+                ranges.add(start, end)
+        self.uncertain = self.uncertain or record.uncertain
+        self.orphaned = self.orphaned or record.uncertain
         for reader_id in record.receivers:
             self.add_receiver(reader_id, now)
         self.resuming |= set(record.receivers)
@@ -193,9 +212,14 @@ class RestartProtocol:
 
         Returns:
             True once every seq below ``end_seq`` was delivered (or no receiver
-            is left); the sender is then recorded as settled.
+            is left); the sender is then recorded as settled (also across a
+            restart: a re-run of it is told so again).
         """
-        if self.receivers_closed or self.delivered_through(sender_id, start) >= end_seq:
+        if (
+            sender_id in self.settled
+            or self.receivers_closed
+            or self.delivered_through(sender_id, start) >= end_seq
+        ):
             self.settled.add(sender_id)
             return True
         return False
@@ -309,7 +333,10 @@ class RestartProtocol:
             A seq at or after ``start``.
         """
         ranges = self.delivered.get(stream)
-        return start if ranges is None else ranges.through(start)
+        through = start if ranges is None else ranges.through(start)
+        if stream in self.settled:  # ended, every message delivered (maybe before a restart)
+            through = max(through, self.ends.get(stream, 0))
+        return through
 
     def forget_below(self, stream: int, start: int) -> None:
         """Treat seqs of ``stream`` below ``start`` as delivered (its producer kept none).

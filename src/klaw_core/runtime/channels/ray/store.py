@@ -369,6 +369,8 @@ class ChannelStore(RestartProtocol):
         ranges = self.delivered.get(stream)
         if ranges is not None:
             accepted = ranges.through(accepted)
+        if self.settled and stream in self.settled:  # it ended, all delivered: a re-run repeats
+            accepted = max(accepted, self.ends.get(stream, 0))
         if seq > accepted:
             return None
         skip = max(0, accepted - seq)
@@ -645,6 +647,8 @@ class ChannelStore(RestartProtocol):
                 del self.receivers[reader_id]
                 if reader_id in self.resuming:  # what it delivered before the restart is unknown
                     self.uncertain = True
+                if holding.frames:  # what it delivered of them is unknown, after a restart too
+                    self.orphaned = True
                 self._give_back(holding, redelivered=True)
                 events.append(("receiver", reader_id))
         if events:
