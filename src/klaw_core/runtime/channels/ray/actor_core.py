@@ -264,9 +264,18 @@ class ActorCore(Generic[T]):
         self._writable.notify()
 
     def _persist(self) -> None:
-        """Keep the registrations for a next incarnation (see :mod:`.incarnation`)."""
-        if not self._lost:
-            incarnation.save(self._store.channel_id, self._store.registrations())
+        """Keep the registrations for a next incarnation (see :mod:`.incarnation`).
+
+        Once every sender and every receiver has ended, nothing can happen on
+        the channel any more: the record is deleted.
+        """
+        if self._lost:
+            return
+        store = self._store
+        if store.senders_closed and store.receivers_closed:
+            incarnation.forget(store.channel_id)
+        else:
+            incarnation.save(store.channel_id, store.registrations())
 
     def _through(self, sender_id: int, oldest: int) -> int:
         return -1 if oldest < 0 else self._store.delivered_through(sender_id, oldest)

@@ -413,8 +413,10 @@ async def call(link: Link, ref: Any, wait: float | None) -> Any:
         The call's result.
 
     Raises:
-        ChannelLostError: the actor died, is restarting, or did not reply within
-            ``wait`` plus ``reply_timeout`` seconds.
+        ChannelLostError: the actor died, or did not reply within ``wait``
+            plus ``reply_timeout`` seconds (the channel is then lost); or, as
+            :class:`ActorRestarted`, Ray reported it restarting and it answered
+            again (the call's outcome is unknown; the channel is not lost).
         KlawError: the actor method raised it (re-raised as is, not wrapped in
             Ray's ``RayTaskError``); so are ``ValueError`` and ``TypeError``.
 
@@ -454,8 +456,10 @@ def call_blocking(link: Link, ref: Any) -> Any:
         The call's result.
 
     Raises:
-        ChannelLostError: the actor died, is restarting, or did not reply within
-            ``reply_timeout`` seconds.
+        ChannelLostError: the actor died or did not reply within
+            ``reply_timeout`` seconds (the channel is then lost); or, as
+            :class:`ActorRestarted`, Ray reported it restarting (only this
+            call failed).
         KlawError: the actor method raised it (re-raised as is, not wrapped in
             Ray's ``RayTaskError``); so are ``ValueError`` and ``TypeError``.
 
@@ -474,6 +478,8 @@ def call_blocking(link: Link, ref: Any) -> Any:
     limit = link.options.reply_timeout
     try:
         return ray.get(ref, timeout=limit)
+    except ActorUnavailableError as exc:  # restarting: this call failed, not the channel
+        raise ActorRestarted(link.channel_id, link.epoch) from exc
     except RayActorError as exc:
         raise link.lose(f"the channel actor died or is unreachable: {_first_line(exc)}") from exc
     except GetTimeoutError as exc:
