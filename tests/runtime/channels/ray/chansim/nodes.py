@@ -240,15 +240,18 @@ def producer_body(world: World, pid: int, total: int, limit: int, epoch: list[in
             break
         if verdict == "epoch":
             epoch[0] = value
-            for seq, size, frame in list(outbox.kept or ()):
-                while True:
-                    put = (epoch[0], pid, frame, seq, size, outbox.oldest())
-                    answer = yield Call("put", put)
-                    if answer is not None and answer[0] in ("ok", "closed"):
-                        break
-                    if answer is not None and answer[0] == "epoch":
-                        epoch[0] = answer[1]
-                    yield Sleep(0.1)
+            replay = list(outbox.kept or ())
+            while replay:  # as the driver does: another restart meanwhile replays it all again
+                seq, size, frame = replay[0]
+                answer = yield Call("put", (epoch[0], pid, frame, seq, size, outbox.oldest()))
+                if answer is not None and answer[0] == "epoch":
+                    epoch[0] = answer[1]
+                    replay = list(outbox.kept or ())
+                    continue
+                if answer is not None and answer[0] in ("ok", "closed"):
+                    replay.pop(0)
+                    continue
+                yield Sleep(0.1)
             continue
         outbox.release(value)
         yield Sleep(0.2)
