@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from typing import Any
 
 import msgspec
@@ -60,7 +61,8 @@ def make(capacity: int | None = 10, value_type: Any = int) -> RayChannelActor[An
     return RayChannelActor(CID, capacity, value_type, senders=(SENDER,), receivers=(READER,))
 
 
-_next_seq: dict[int, int] = {}
+# Per actor (weakly: an id() could be reused by the next test's actor).
+_next_seq: weakref.WeakKeyDictionary[RayChannelActor[Any], int] = weakref.WeakKeyDictionary()
 
 
 async def put(
@@ -71,10 +73,10 @@ async def put(
 ) -> Any:
     """Put ``items`` as the stream's next seqs (a stream's seqs follow on, as a sender's do)."""
     if seq is None:
-        seq = _next_seq.get(id(actor), 0)
+        seq = _next_seq.get(actor, 0)
     ack = await actor.put_frames(frame(items, seq), len(items), SENDER, STREAM, timeout)
     if ack.status == "ok":
-        _next_seq[id(actor)] = max(_next_seq.get(id(actor), 0), seq + len(items))
+        _next_seq[actor] = max(_next_seq.get(actor, 0), seq + len(items))
     return ack
 
 
