@@ -120,3 +120,52 @@ async def test_channel_actor_killed_without_restart_names_the_ranges_lost() -> N
             while True:
                 got.append(await rx.recv())
     assert got == list(range(len(got)))
+
+
+async def test_an_idle_receiver_reports_from_its_heartbeat_so_the_others_go_on() -> None:
+    tx, rx = ray_channel(
+        None,
+        unbounded=True,
+        value_type=int,
+        heartbeat_interval=0.25,
+        actor_options={"max_restarts": 1},
+    )
+    idle = rx.clone()  # registered, never used: the new epoch waits to hear from it too
+    await tx.send_batch(range(100))
+    await tx.flush()
+    got = [await asyncio.wait_for(rx.recv(), WAIT) for _ in range(10)]
+    ray.kill(tx.ref.actor, no_restart=False)
+    async with asyncio.timeout(WAIT):
+        got += [await rx.recv() for _ in range(90)]
+        await tx.close()
+        await idle.close()
+        got += [item async for item in rx]
+    assert got == list(range(100))
+
+
+async def test_restart_when_ray_does_not_retry_the_calls_caught_by_the_crash() -> None:
+    # max_task_retries=0: a call in flight fails with Ray's "actor unavailable";
+    # the endpoints wait for the actor to answer again, then rejoin its epoch.
+    tx, rx = ray_channel(
+        50,
+        value_type=int,
+        batch_size=10,
+        poll_interval=2.0,
+        actor_options={"max_restarts": 1, "max_task_retries": 0},
+    )
+    got: list[int] = []
+
+    async def produce() -> None:
+        async with tx:
+            for value in range(2000):
+                await tx.send(value)
+
+    producer = asyncio.create_task(produce())
+    async with asyncio.timeout(WAIT):
+        while len(got) < 500:
+            got.append(await rx.recv())
+        ray.kill(tx.ref.actor, no_restart=False)
+        got += [item async for item in rx]
+        await producer
+    assert got == list(range(2000))
+    assert (tx.epoch, rx.epoch) == (1, 1)
