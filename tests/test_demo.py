@@ -11,7 +11,9 @@ import socket
 import pytest
 
 from klaw_core.cli._demo import ProgressLine, format_report
+from klaw_core.cli._demo_faults import format_faults
 from klaw_core.cli.demo import DemoEvent, DemoReport, RunResult, check_reachable, split_evenly
+from klaw_core.cli.demo._faults import FaultReport, ProducerCount, Recovery
 from klaw_core.cli.demo._watch import Checker
 
 
@@ -124,3 +126,18 @@ def test_progress_line_on_a_terminal_rewrites_in_place() -> None:
     assert second.startswith("  run: 100/100 (100%)")
     assert second.endswith("\n")
     assert not first.endswith("\n")
+
+
+def test_fault_report_names_loss_and_duplicates() -> None:
+    report = FaultReport(
+        (ProducerCount(0, 10, 9, 1, 0), ProducerCount(1, 10, 11, 0, 1)),
+        (Recovery("channel actor killed (Ray restarted it)", 1.25),),
+        2.0,
+        ("ChannelLostError: gone",),
+    )
+    assert not report.exactly_once
+    text = format_faults(report)
+    assert "all         20        20     1           1" in text
+    assert "channel actor killed (Ray restarted it)              1.25" in text
+    assert "error at the consumer: ChannelLostError: gone" in text
+    assert text.splitlines()[-1].startswith("NOT exactly once: 20 messages, 1 lost, 1 duplicated")

@@ -56,6 +56,12 @@ def add_parser(commands: Any) -> None:
         help="messages of the slow one-call-per-item Queue run (default 2,000; 0 skips it)",
     )
     parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="instead: kill a producer's worker and the channel actor mid-run, and show that "
+        "every message still arrives exactly once, with the recovery times",
+    )
+    parser.add_argument(
         "--config", metavar="PATH", help="TOML config file (default: as load_config)"
     )
     parser.set_defaults(handler=run)
@@ -157,6 +163,10 @@ def run(args: argparse.Namespace) -> int:
     ray_spec = importlib.util.find_spec("ray")
     if ray_spec is None or ray_spec.origin is None:  # origin None: a leftover directory
         raise CommandError("klaw demo needs Ray: pip install 'klaw-core[ray]'")
+    if args.faults:
+        from klaw_core.cli._demo_faults import run_with_faults
+
+        return run_with_faults(args, config)
     capacity = (
         "unbounded"
         if config.channels.unbounded

@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from typing import Any
 
 import msgspec
 import pytest
 
 from klaw_core.runtime.channels.codec import get_codec_pool
-from klaw_core.runtime.channels.ray.actor import (
-    RayChannelActor,
-    _TypeValidator,
-    type_name,
-)
+from klaw_core.runtime.channels.ray.actor import RayChannelActor, type_name
+from klaw_core.runtime.channels.ray.actor_core import _TypeValidator
 from klaw_core.runtime.channels.ray.constants import (
     OBJECT_PATH_STREAM,
     ChannelMetadata,
     ReaderInfo,
 )
+from klaw_core.runtime.channels.ray.store import PRODUCER_FAILED, marker_frame
 from klaw_core.runtime.channels.stats import ChannelStats
-from klaw_core.runtime.channels.wire import Ack, ControlMessage, DataMessage
+from klaw_core.runtime.channels.wire import Ack, ControlMessage, DataMessage, Heartbeat
 from klaw_core.runtime.errors import (
     MalformedHeader,
     TruncatedFrame,
@@ -62,7 +61,8 @@ def make(capacity: int | None = 10, value_type: Any = int) -> RayChannelActor[An
     return RayChannelActor(CID, capacity, value_type, senders=(SENDER,), receivers=(READER,))
 
 
-_next_seq: dict[int, int] = {}
+# Per actor (weakly: an id() could be reused by the next test's actor).
+_next_seq: weakref.WeakKeyDictionary[RayChannelActor[Any], int] = weakref.WeakKeyDictionary()
 
 
 async def put(
@@ -73,10 +73,10 @@ async def put(
 ) -> Any:
     """Put ``items`` as the stream's next seqs (a stream's seqs follow on, as a sender's do)."""
     if seq is None:
-        seq = _next_seq.get(id(actor), 0)
+        seq = _next_seq.get(actor, 0)
     ack = await actor.put_frames(frame(items, seq), len(items), SENDER, STREAM, timeout)
     if ack.status == "ok":
-        _next_seq[id(actor)] = max(_next_seq.get(id(actor), 0), seq + len(items))
+        _next_seq[actor] = max(_next_seq.get(actor, 0), seq + len(items))
     return ack
 
 
@@ -484,3 +484,80 @@ def test_type_name() -> None:
     assert type_name(ReaderInfo) == "klaw_core.runtime.channels.ray.constants.ReaderInfo"
     assert type_name(list[int]) == "list[int]"
     assert type_name(None) is None
+
+
+# ------------------------------------------------------------------- restart
+
+
+async def test_calls_for_another_epoch_are_refused_and_apply_nothing() -> None:
+    actor = make(10)
+    ack = await actor.put_frames(frame([1, 2]), 2, SENDER, STREAM, 0.0, epoch=3, oldest=0)
+    assert (ack.status, ack.epoch) == ("restarted", 0)
+    assert (await actor.stats()).buffered == 0
+    batch = await actor.get_frames(READER, STREAM, 10, 0.0, epoch=3)
+    assert (batch.status, batch.epoch) == ("restarted", 0)
+    assert (await actor.end_sender(SENDER, None, 3, 0, 0)).status == "restarted"
+    assert (await actor.resume_receiver(READER, 3, {})).status == "restarted"
+    assert await actor.epoch() == 0
+
+
+async def test_every_put_reply_says_how_far_the_sender_s_messages_were_delivered() -> None:
+    actor = make(10)
+    ack = await actor.put_frames(frame([1, 2, 3]), 3, SENDER, STREAM, 0.0, epoch=0, oldest=0)
+    assert (ack.status, ack.through) == ("ok", 0)
+    await actor.get_frames(READER, STREAM, 10, 0.0, delivered=0, epoch=0)
+    await actor.ack(READER, STREAM, ack_frame(3), epoch=5)  # another epoch's: ignored
+    ack = await actor.put_frames(frame([4], 3), 1, SENDER, STREAM, 0.0, epoch=0, oldest=0)
+    assert ack.through == 0
+    await actor.ack(READER, STREAM, ack_frame(3), epoch=0)
+    again = await actor.put_frames(frame([1, 2, 3]), 3, SENDER, STREAM, 0.0, epoch=0, oldest=0)
+    assert (again.status, again.through) == ("ok", 3)  # a repeat, and 0..2 are delivered
+
+
+async def test_end_sender_answers_once_every_message_is_delivered() -> None:
+    actor = make(10)
+    await actor.put_frames(frame([1, 2]), 2, SENDER, STREAM, 0.0, epoch=0, oldest=0)
+    close = bytes(get_codec_pool().encode_frames([ControlMessage.new("close", channel_id=CID)]))
+    early = await actor.end_sender(SENDER, close, 0, 2, 0, 0.0)
+    assert (early.status, early.through) == ("full", 0)  # closed, not yet delivered
+    waiting = asyncio.create_task(actor.end_sender(SENDER, close, 0, 2, 0, WAIT))
+    await actor.get_frames(READER, STREAM, 10, 0.0)
+    await actor.ack(READER, STREAM, ack_frame(2))
+    done = await asyncio.wait_for(waiting, WAIT)
+    assert (done.status, done.through) == ("ok", 2)
+    assert (await actor.get_frames(READER, STREAM, 10, 0.0)).status == "closed"
+
+
+async def test_end_sender_of_a_failed_producer_answers_at_once() -> None:
+    actor = make(10)
+    await actor.put_frames(frame([1]), 1, SENDER, STREAM, 0.0, epoch=0, oldest=0)
+    failure = marker_frame(CID, PRODUCER_FAILED, SENDER, "boom", {})
+    assert (await actor.end_sender(SENDER, failure, 0, 1, 0, WAIT)).status == "ok"
+
+
+async def test_a_receiver_s_report_drops_what_it_delivered_before_a_restart() -> None:
+    actor = make(10)
+    assert (await actor.resume_receiver(READER, 0, {SENDER: [(0, 2)]})).status == "ok"
+    await actor.put_frames(frame([1, 2, 3]), 3, SENDER, STREAM, 0.0, epoch=0, oldest=0)
+    batch = await actor.get_frames(READER, STREAM, 10, 0.0, epoch=0)
+    assert (batch.counts, batch.skips) == ((3,), (2,))  # only seq 2 is new
+    other = 22
+    await actor.register_receiver(other)
+    batch = await actor.get_frames(other, STREAM + 1, 10, 0.0, epoch=0, report={SENDER: [(2, 3)]})
+    assert batch.status == "empty"
+
+
+async def test_closing_a_receiver_of_an_earlier_epoch_keeps_its_report() -> None:
+    actor = make(10)
+    other = 22
+    await actor.register_receiver(other)
+    await actor.close_receiver(other, 5, STREAM, epoch=9, report={SENDER: [(0, 4)]})
+    ack = await actor.put_frames(frame([0, 1, 2, 3]), 4, SENDER, STREAM, 0.0, epoch=0, oldest=0)
+    assert ack.through == 4  # what it delivered is not delivered again
+
+
+async def test_a_heartbeat_reply_carries_the_epoch() -> None:
+    actor = make(10)
+    beats = [Heartbeat.new(f"{SENDER}/{STREAM}", channel_id=CID)]
+    reply = await actor.heartbeat(bytes(get_codec_pool().encode_frames(beats)))
+    assert (reply.superseded, reply.epoch) == ((), 0)

@@ -21,9 +21,13 @@ The object path of FR-2.2 (:meth:`~RayChannelActor.put`, ``get``, ...) stores
 Python values, validated with ``msgspec.convert`` when the channel has a
 ``value_type``, as frames in the same buffer.
 
-After a crash with ``max_restarts`` Ray re-runs ``__init__``: the buffer and the
-registrations are gone. The new incarnation knows it was reconstructed and
-answers every call with status ``"lost"``.
+After a crash with ``max_restarts`` Ray re-runs ``__init__``: the buffer is
+gone. The new incarnation is a new *epoch* (:mod:`.restart`): it reads the
+registrations its predecessor kept in Ray's GCS (:mod:`.incarnation`), answers
+every call made for an earlier epoch with ``"restarted"`` (nothing applied),
+takes the batches producers replay, and hands nothing out until every
+receiver reported what it delivered. Only when no record survived does it
+answer every call with ``"lost"``.
 
 ``RayChannelActor`` is a plain, typed class; :func:`remote_actor_class` wraps it
 with ``ray.remote`` on first use, so importing this module starts nothing.
@@ -31,45 +35,41 @@ with ``ray.remote`` on first use, so importing this module starts nothing.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-import warnings
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from typing import Any, Final, Generic, TypeVar, cast
+from typing import Any, TypeVar
 
 import msgspec
 import ray as _ray_module
 
-from klaw_core._wirecore import DEFAULT_MAX_FRAME_SIZE, peek_header, split_frames
 from klaw_core.runtime.channels.codec import get_codec_pool
+from klaw_core.runtime.channels.ray.actor_core import (
+    DEFAULT_LEASE_TIMEOUT,
+    deadline_after,
+    time_left,
+    type_name,
+)
+from klaw_core.runtime.channels.ray.actor_epochs import EpochCalls
+from klaw_core.runtime.channels.ray.actor_objects import ObjectPath
+from klaw_core.runtime.channels.ray.actor_turns import TurnCalls
 from klaw_core.runtime.channels.ray.constants import (
     ALL_RECEIVERS_CLOSED,
     ALL_SENDERS_CLOSED,
     LOST_DETAIL,
-    OBJECT_PATH_STREAM,
     RECEIVER_CLOSED,
     SENDER_CLOSED,
-    BatchResult,
+    BeatReply,
     ChannelMetadata,
     FrameBatch,
     PutAck,
     ReaderInfo,
-    SingleResult,
-    Status,
 )
-from klaw_core.runtime.channels.ray.store import ChannelStore, Frame
-from klaw_core.runtime.channels.ray.waiting import WaitingCalls
+from klaw_core.runtime.channels.ray.store import Frame
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import (
-    WIRE_SCHEMA_VERSION,
     Ack,
-    DataMessage,
     Heartbeat,
     MessageKind,
 )
-from klaw_core.runtime.errors import KlawWireError, MalformedHeader, UnknownSchemaVersion
 
 __all__ = ["DEFAULT_LEASE_TIMEOUT", "RayChannelActor", "remote_actor_class", "type_name"]
 
@@ -78,125 +78,8 @@ T = TypeVar("T")
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
 
-DEFAULT_LEASE_TIMEOUT: Final = 5.0
-"""Seconds an endpoint may stay silent before the actor declares it lost."""
 
-#: Pseudo receiver session of object-path gets: it makes no frame receiver exclusive.
-_OBJECT_READER_SESSION: Final = -1
-
-
-def type_name(tp: object) -> str | None:
-    """Return a readable qualified name for a channel's value type.
-
-    Args:
-        tp: a class, another type form (``list[int]``, ``int | None``, ...),
-            or ``None`` for an untyped channel.
-
-    Returns:
-        ``module.QualName`` for a class, the ``repr`` of any other type form,
-        ``None`` for ``None``.
-
-    Example:
-        >>> type_name(int), type_name(list[int]), type_name(None)
-        ('builtins.int', 'list[int]', None)
-    """
-    if tp is None:
-        return None
-    if isinstance(tp, type):
-        return f"{tp.__module__}.{tp.__qualname__}"
-    return repr(tp)
-
-
-class _TypeValidator(Generic[T]):
-    """Validate (and convert) object-path values against the channel's type.
-
-    Example:
-        >>> v = _TypeValidator(int)
-        >>> v.convert(3), v.check(3), v.check("x")
-        (3, None, '...')
-    """
-
-    __slots__ = ("_convert", "value_type")
-
-    def __init__(self, value_type: type[T] | None) -> None:
-        self.value_type = value_type
-        self._convert: Callable[[Any], T] | None = None
-        if value_type is not None:
-            target: Any = value_type
-
-            def convert(item: Any) -> T:
-                return cast(T, msgspec.convert(item, type=target, from_attributes=True))
-
-            self._convert = convert
-
-    def convert(self, item: Any) -> T:
-        """Return ``item`` as the channel's type; raise ``msgspec.ValidationError`` if it is not."""
-        if self._convert is None:
-            return cast(T, item)
-        return self._convert(item)
-
-    def check(self, item: Any) -> str | None:
-        """Return ``None`` when ``item`` is valid, else why it is not."""
-        try:
-            self.convert(item)
-        except (msgspec.ValidationError, TypeError) as exc:
-            return str(exc)
-        return None
-
-
-class _Signal:
-    """Wake every waiter at once; each waiter re-checks its own condition.
-
-    A waiter that times out or is cancelled never cancels the shared future
-    (it waits through ``asyncio.shield``), so the others are unaffected.
-    """
-
-    __slots__ = ("_future",)
-
-    def __init__(self) -> None:
-        self._future: asyncio.Future[None] | None = None
-
-    def notify(self) -> None:
-        future = self._future
-        if future is not None:
-            self._future = None
-            if not future.done():
-                future.set_result(None)
-
-    async def wait(self, timeout: float | None) -> None:
-        if self._future is None:
-            self._future = asyncio.get_running_loop().create_future()
-        waiter = asyncio.shield(self._future)
-        if timeout is None:
-            await waiter
-        else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout)
-
-
-def _remaining(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    return max(0.0, deadline - time.monotonic())
-
-
-def _deadline(timeout: float | None) -> float | None:
-    return None if timeout is None else time.monotonic() + max(0.0, timeout)
-
-
-def _reconstructed() -> bool:
-    """True inside an actor that Ray restarted after a crash."""
-    if not ray.is_initialized():  # used as a plain object, outside Ray
-        return False
-    context = ray.get_runtime_context()
-    if context.get_actor_id() is None:
-        return False
-    with warnings.catch_warnings():  # Ray's own property uses a deprecated accessor
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return bool(context.was_current_actor_reconstructed)
-
-
-class RayChannelActor(Generic[T]):
+class RayChannelActor(ObjectPath[T], EpochCalls[T], TurnCalls[T]):
     """A bounded (or unbounded) buffer of wire frames, shared through Ray.
 
     Create it through :func:`remote_actor_class` (the endpoints do); as a plain
@@ -220,51 +103,6 @@ class RayChannelActor(Generic[T]):
         >>> asyncio.run(actor.put(1)), asyncio.run(actor.get_nowait()).value
         ('ok', 1)
     """
-
-    def __init__(
-        self,
-        channel_id: str,
-        capacity: int | None = None,
-        value_type: type[T] | None = None,
-        senders: Iterable[int] = (),
-        receivers: Iterable[int] = (),
-        *,
-        name: str | None = None,
-        namespace: str | None = None,
-        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
-        wire_versions: tuple[int, ...] = (WIRE_SCHEMA_VERSION,),
-        lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
-    ) -> None:
-        self._store = ChannelStore(
-            channel_id,
-            capacity,
-            lease_timeout=lease_timeout,
-            now=time.monotonic(),
-            senders=senders,
-            receivers=receivers,
-        )
-        self._metadata = ChannelMetadata(
-            channel_id=channel_id,
-            name=name,
-            namespace=namespace,
-            capacity=capacity,
-            value_type=type_name(value_type),
-            created_at=datetime.now(UTC),
-            wire_versions=tuple(sorted(wire_versions)),
-        )
-        self._value_type = value_type
-        self._lost = _reconstructed()
-        self._validator: _TypeValidator[T] = _TypeValidator(value_type)
-        self._max_frame_size = max_frame_size
-        self._wire_versions = frozenset(wire_versions)
-        self._readable = _Signal()
-        self._writable = _Signal()
-        self._waiting = WaitingCalls()
-        self._woken: dict[int, int] = {}
-        self._object_seq = 0
-        self._reaper: asyncio.Task[None] | None = None
-        item_type: Any = Any if value_type is None else value_type
-        self._frame_type: Any = DataMessage[list[item_type]]
 
     # ------------------------------------------------------------ registration
 
@@ -292,14 +130,18 @@ class RayChannelActor(Generic[T]):
             sender_id: a fresh endpoint id; registering an id twice counts it once.
 
         Returns:
-            ``"ok"`` with the room left; ``"closed"`` once every sender has ended
-            (the channel cannot be reopened); ``"lost"`` after a restart.
+            ``"ok"`` with the room left and the current epoch; ``"closed"``
+            once every sender has ended (the channel cannot be reopened);
+            ``"lost"`` after a restart that kept no record.
         """
         if self._lost:
             return PutAck("lost", detail=LOST_DETAIL)
+        known = sender_id in self._store.producers
         if not self._store.add_sender(sender_id, self._now()):
-            return PutAck("closed", detail=ALL_SENDERS_CLOSED)
-        return PutAck("ok", room=self._store.room())
+            return PutAck("closed", detail=ALL_SENDERS_CLOSED, epoch=self._epoch)
+        if not known:
+            self._persist()
+        return PutAck("ok", room=self._store.room(), epoch=self._epoch)
 
     async def register_receiver(self, reader_id: int, node_id: str | None = None) -> PutAck:
         """Register a receiver endpoint so that sends keep succeeding until it closes.
@@ -309,14 +151,18 @@ class RayChannelActor(Generic[T]):
             node_id: the Ray node the receiver runs on, reported by :meth:`reader_stats`.
 
         Returns:
-            ``"ok"`` with the room left; ``"closed"`` once every receiver has
-            closed; ``"lost"`` after a restart.
+            ``"ok"`` with the room left and the current epoch; ``"closed"``
+            once every receiver has closed; ``"lost"`` after a restart that
+            kept no record.
         """
         if self._lost:
             return PutAck("lost", detail=LOST_DETAIL)
+        known = reader_id in self._store.receivers
         if not self._store.add_receiver(reader_id, self._now(), node_id):
-            return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
-        return PutAck("ok", room=self._store.room())
+            return PutAck("closed", detail=ALL_RECEIVERS_CLOSED, epoch=self._epoch)
+        if not known:
+            self._persist()
+        return PutAck("ok", room=self._store.room(), epoch=self._epoch)
 
     async def close_sender(
         self, sender_id: int, control: bytes | None = None
@@ -346,11 +192,17 @@ class RayChannelActor(Generic[T]):
             kind = self._check_frames(control, (MessageKind.CONTROL, MessageKind.ERROR))
             marker = control if kind == MessageKind.ERROR else None
         self._store.close_sender(sender_id, marker)
+        self._persist()
         self._changed()
         return self._store.stats()
 
     async def close_receiver(
-        self, reader_id: int, delivered: int | None = None, session: int | None = None
+        self,
+        reader_id: int,
+        delivered: int | None = None,
+        session: int | None = None,
+        epoch: int | None = None,
+        report: dict[int, list[tuple[int, int]]] | None = None,
     ) -> ChannelStats | None:
         """Deregister a receiver; what it holds beyond ``delivered`` goes back to the channel.
 
@@ -363,22 +215,33 @@ class RayChannelActor(Generic[T]):
             delivered: its delivered total (``None``: it never fetched).
             session: the receiver instance that fetched; ignored when it is not
                 the current one.
+            epoch: the epoch the receiver knows (``None``: the current one).
+                For an earlier epoch, ``delivered`` means nothing here and
+                ``report`` tells what the receiver delivered, so that it is
+                not delivered again.
+            report: per sender stream, the seq spans the receiver delivered.
 
         Returns:
-            The channel's stats after the close, or ``None`` after a restart (lost).
+            The channel's stats after the close, or ``None`` after a restart
+            that kept no record (lost).
         """
         if self._lost:
             return None
         store = self._store
+        if epoch is not None and epoch != self._epoch:
+            if report is not None and reader_id in store.receivers:
+                store.resume(reader_id, report, {}, self._now())
+            delivered = None
         holding = store.receivers.get(reader_id)
         if holding is not None and session is not None and holding.session != session:
             delivered = None
         store.close_receiver(reader_id, delivered)
         self._woken.pop(reader_id, None)
+        self._persist()
         self._changed()
         return store.stats()
 
-    async def ack(self, reader_id: int, session: int, ack: bytes) -> None:
+    async def ack(self, reader_id: int, session: int, ack: bytes, epoch: int | None = None) -> None:
         """Record a receiver's delivered total, carried by an ``Ack`` envelope.
 
         Args:
@@ -386,17 +249,21 @@ class RayChannelActor(Generic[T]):
             session: its instance, as passed to :meth:`get_frames`.
             ack: one framed ``Ack`` whose ``acked_seq`` is the running total of
                 messages delivered (only moves forward).
+            epoch: the epoch the receiver knows (``None``: the current one);
+                an acknowledgement for another epoch is ignored.
 
         Raises:
             MalformedHeader: ``ack`` is not an ``Ack`` of this channel.
         """
         self._check_frames(ack, (MessageKind.ACK,))
         envelope = get_codec_pool().decode_frames(ack, Ack)[0]
+        if epoch is not None and epoch != self._epoch:
+            return
         self._store.renew(reader_id, self._now(), session)
         if self._store.ack(reader_id, session, envelope.acked_seq, self._now()):
             self._changed()
 
-    async def heartbeat(self, beats: bytes) -> tuple[int, ...]:
+    async def heartbeat(self, beats: bytes) -> BeatReply:
         """Renew the leases of the endpoints named by ``Heartbeat`` frames.
 
         Args:
@@ -407,7 +274,8 @@ class RayChannelActor(Generic[T]):
 
         Returns:
             The endpoint ids whose beating session is superseded (a moved
-            endpoint's new instance has spoken): the sender stops beating for them.
+            endpoint's new instance has spoken: the sender stops beating for
+            them), and the current epoch.
 
         Raises:
             MalformedHeader: a frame is not a ``Heartbeat`` of this channel.
@@ -423,7 +291,7 @@ class RayChannelActor(Generic[T]):
                 mark = int(session) if session else None
                 if self._store.renew(endpoint_id, now, mark, transit == "transit"):
                     superseded.append(endpoint_id)
-        return tuple(superseded)
+        return BeatReply(tuple(superseded), self._epoch)
 
     async def wake_reader(self, reader_id: int, generation: int) -> None:
         """Make the reader's pending ``get_frames`` (issued before ``generation``) return now.
@@ -439,7 +307,14 @@ class RayChannelActor(Generic[T]):
     # -------------------------------------------------------------- frame path
 
     async def put_frames(
-        self, data: bytes, count: int, sender_id: int, session: int, timeout: float | None = None
+        self,
+        data: bytes,
+        count: int,
+        sender_id: int,
+        session: int,
+        timeout: float | None = None,
+        epoch: int | None = None,
+        oldest: int = -1,
     ) -> PutAck:
         """Store one framed batch of ``count`` messages, waiting for room in arrival order.
 
@@ -459,11 +334,17 @@ class RayChannelActor(Generic[T]):
             timeout: seconds to wait for room; ``None`` waits indefinitely,
                 ``0`` does not wait. A put that gets ``"full"`` keeps its place
                 in line for its retry (same first seq).
+            epoch: the epoch the sender knows (``None``: the current one); a
+                put for another epoch stores nothing and answers ``"restarted"``.
+            oldest: the sender's oldest kept seq (``-1``: it keeps nothing):
+                every seq below it counts as delivered, and the reply's
+                ``through`` says how far its messages were delivered.
 
         Returns:
             ``"ok"`` with the room left (also for a put stored before),
             ``"full"`` (nothing stored), ``"closed"`` when every receiver (or
-            this sender) is closed, ``"lost"`` after a restart.
+            this sender) is closed, ``"restarted"`` (see ``epoch``), ``"lost"``
+            after a restart that kept no record.
 
         Raises:
             MalformedHeader: a frame is not a DATA envelope of this channel.
@@ -473,101 +354,27 @@ class RayChannelActor(Generic[T]):
         """
         if self._lost:
             return PutAck("lost", detail=LOST_DETAIL)
+        if epoch is not None and epoch != self._epoch:
+            return PutAck("restarted", epoch=self._epoch)
         store = self._store
         store.renew(sender_id, self._now(), session)
         if count < 1:
             raise ValueError(f"a batch holds at least 1 message, got {count}")
         seq = self._check_frames(data, (MessageKind.DATA,), seq=True)
-        if store.fresh(sender_id, seq, count) == 0:
-            return PutAck("ok", room=store.room())  # stored before: its reply was lost
+        if oldest >= 0:
+            store.forget_below(sender_id, oldest)
+        if store.fresh(sender_id, seq, count) == 0:  # stored before: its reply was lost
+            return PutAck("ok", room=store.room(), through=self._through(sender_id, oldest))
         if not store.is_open_sender(sender_id):
             return PutAck("closed", detail=SENDER_CLOSED)
-        refusal = await self._admit(sender_id, (sender_id, seq), count, _deadline(timeout))
+        refusal = await self._admit(sender_id, (sender_id, seq), count, deadline_after(timeout))
         if refusal is not None:
             return refusal
         store.store(
             Frame(data, producer=sender_id, stream=sender_id, seq=seq, count=count), self._now()
         )
         self._readable.notify()
-        return PutAck("ok", room=store.room())
-
-    async def wait_room(
-        self, timeout: float | None = None, sender_id: int | None = None, final: bool = True
-    ) -> PutAck:
-        """Wait until at least one message fits; report the room (``"full"`` on timeout).
-
-        With ``sender_id``, the call is a blocked task's place in the line of
-        puts (:meth:`~.store.ChannelStore.reserve`): ``"ok"`` comes only when
-        it is first and one message fits, and the place is then kept for that
-        sender's next put, which is admitted ahead of every later arrival.
-
-        Args:
-            timeout: seconds to wait; ``None`` waits indefinitely, ``0`` only reports.
-            sender_id: the sender whose task is blocked (``None``: only ask).
-            final: a sender's deadline ends with this call, so its place in
-                line is given up on timeout; otherwise it is kept for the next call.
-
-        Returns:
-            ``"ok"`` with the room left, ``"full"`` with ``room=0``, ``"closed"``
-            when every receiver (or this sender) is closed, ``"lost"`` after a restart.
-        """
-        deadline = _deadline(timeout)
-        store = self._store
-        first = True
-        while True:
-            if self._lost:
-                return PutAck("lost", detail=LOST_DETAIL)
-            if sender_id is not None:
-                store.renew(sender_id, self._now())
-                verdict = store.reserve(sender_id, first=first)
-                first = False
-                if verdict == "ok":
-                    return PutAck("ok", room=store.room())
-                if verdict == "withdrawn":
-                    return PutAck("full", room=0)
-                if verdict == "closed":
-                    return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
-                if verdict == "sender_closed":
-                    return PutAck("closed", detail=SENDER_CLOSED)
-            else:
-                if store.receivers_closed:
-                    return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
-                room = store.room()
-                if room is None or (room > 0 and not store.waiting):
-                    return PutAck("ok", room=room)
-            remaining = _remaining(deadline)
-            if remaining == 0.0:
-                if sender_id is not None and final:
-                    store.withdraw(sender_id, (sender_id, -1))
-                    self._writable.notify()  # the next in line may go now
-                return PutAck("full", room=0)
-            await self._writable.wait(remaining)
-
-    async def withdraw_turn(self, sender_id: int) -> None:
-        """Give up the place a blocked task of ``sender_id`` held in the line of puts.
-
-        Called when that task was cancelled or its deadline passed: a place
-        kept for a put that will never come would stop every sender behind it.
-
-        Args:
-            sender_id: the sender, as passed to :meth:`wait_room`.
-        """
-        self._store.withdraw(sender_id, (sender_id, -1))
-        self._writable.notify()
-
-    async def report_waiting(self, link_id: int, send: int, receive: int) -> None:
-        """Record how many tasks of one process are blocked on this channel.
-
-        The report counts for one lease (``lease_timeout``); the process
-        renews it while its tasks wait.
-
-        Args:
-            link_id: the reporting process's link id.
-            send: its tasks blocked sending.
-            receive: its tasks blocked receiving.
-        """
-        until = self._now() + self._store.lease_timeout
-        self._waiting.report(link_id, send=send, receive=receive, until=until)
+        return PutAck("ok", room=store.room(), through=self._through(sender_id, oldest))
 
     async def get_frames(
         self,
@@ -578,6 +385,9 @@ class RayChannelActor(Generic[T]):
         generation: int = 0,
         delivered: int = -1,
         received: int = -1,
+        epoch: int | None = None,
+        report: dict[int, list[tuple[int, int]]] | None = None,
+        exclusive: bool = False,
     ) -> FrameBatch:
         """Hand out whole stored frames, oldest first, up to ``max_messages`` (at least one).
 
@@ -592,16 +402,30 @@ class RayChannelActor(Generic[T]):
                 :meth:`ack` (``-1``: no news).
             received: messages this session received from earlier calls
                 (``-1``: unknown); what was handed beyond it is handed again.
+            epoch: the epoch the receiver knows (``None``: the current one); a
+                fetch for another epoch answers ``"restarted"`` at once.
+            report: after a restart, per sender stream, the seq spans this
+                receiver delivered before it (what producers replay and is in
+                them is dropped); the new epoch hands nothing out until every
+                receiver reported or its lease expired.
+            exclusive: with ``report``: it was the only receiver that fetched.
 
         Returns:
             ``"ok"`` with frames, ``"empty"`` (timeout or woken), ``"closed"`` at
-            end of channel or when this receiver is closed, ``"lost"`` after a restart.
+            end of channel or when this receiver is closed, ``"restarted"``,
+            ``"lost"`` after a restart that kept no record.
         """
+        if epoch is not None and epoch != self._epoch and not self._lost:
+            return FrameBatch("restarted", epoch=self._epoch)
         store = self._store
+        if report is not None:
+            store.add_receiver(reader_id, self._now())
+            store.resume(reader_id, report, {}, self._now(), exclusive)
+            self._changed()
         store.renew(reader_id, self._now(), stream)
         if delivered >= 0 and store.ack(reader_id, stream, delivered, self._now()):
             self._changed()
-        deadline = _deadline(timeout)
+        deadline = deadline_after(timeout)
         token = object()  # this call's place among the parked ones
         calls = self._waiting
         try:
@@ -624,7 +448,7 @@ class RayChannelActor(Generic[T]):
                     return FrameBatch("closed", detail=ALL_SENDERS_CLOSED)
                 if self._woken.get(reader_id, 0) > generation:
                     return FrameBatch("empty")
-                remaining = _remaining(deadline)
+                remaining = time_left(deadline)
                 if remaining == 0.0:
                     return FrameBatch("empty")
                 calls.park(token)
@@ -644,164 +468,6 @@ class RayChannelActor(Generic[T]):
             exclusive=store.is_exclusive(reader_id),
         )
 
-    # ------------------------------------------------------------- object path
-
-    async def put(self, item: T, timeout: float | None = None) -> Status:
-        """Store one value (validated against the channel's type), waiting for room.
-
-        Args:
-            item: the value, converted to the channel's type with ``msgspec.convert``.
-            timeout: seconds to wait for room; ``None`` waits indefinitely, ``0`` does not.
-
-        Returns:
-            ``"ok"``, ``"full"``, ``"closed"``, ``"invalid"`` or ``"lost"``.
-        """
-        return (await self.put_batch((item,), timeout)).status
-
-    async def put_nowait(self, item: T) -> Status:
-        """Store one value if it fits now; ``"full"`` otherwise.
-
-        Args:
-            item: the value, validated as for :meth:`put`.
-
-        Returns:
-            The status, as for :meth:`put`.
-        """
-        return await self.put(item, 0)
-
-    async def put_batch(self, items: tuple[T, ...], timeout: float | None = None) -> BatchResult[T]:
-        """Store all of ``items`` or none of them (validated first, then one wait for room).
-
-        Args:
-            items: the values, in order.
-            timeout: seconds to wait for room for all of them.
-
-        Returns:
-            ``"ok"`` (also for no items), ``"full"``, ``"invalid"`` (``detail``
-            says why), ``"closed"`` or ``"lost"``; nothing is stored unless ``"ok"``.
-        """
-        if self._lost:
-            return BatchResult("lost", detail=LOST_DETAIL)
-        store = self._store
-        if store.receivers_closed:
-            return BatchResult("closed", detail=ALL_RECEIVERS_CLOSED)
-        if not items:
-            return BatchResult("ok")
-        try:
-            values = [self._validator.convert(item) for item in items]
-        except (msgspec.ValidationError, TypeError) as exc:
-            return BatchResult("invalid", detail=str(exc))
-        seq = self._object_seq
-        self._object_seq += len(values)
-        refusal = await self._admit(
-            None, (OBJECT_PATH_STREAM, seq), len(values), _deadline(timeout)
-        )
-        if refusal is not None:
-            return BatchResult(refusal.status, detail=refusal.detail)
-        frame = Frame(
-            None,
-            producer=OBJECT_PATH_STREAM,
-            stream=OBJECT_PATH_STREAM,
-            seq=seq,
-            count=len(values),
-            values=values,
-        )
-        store.store(frame, self._now())
-        self._readable.notify()
-        return BatchResult("ok")
-
-    async def get(
-        self, timeout: float | None = None, reader_id: int | None = None
-    ) -> SingleResult[T]:
-        """Take the oldest value, waiting up to ``timeout`` when empty.
-
-        Args:
-            timeout: seconds to wait; ``None`` waits indefinitely, ``0`` does not wait.
-            reader_id: the registered receiver asking, credited in :meth:`reader_stats`.
-
-        Returns:
-            ``"ok"`` with the value, or the status of :meth:`get_batch`.
-        """
-        batch = await self.get_batch(1, timeout, reader_id)
-        if batch.status != "ok":
-            return SingleResult(batch.status, detail=batch.detail)
-        return SingleResult("ok", batch.items[0])
-
-    async def get_nowait(self, reader_id: int | None = None) -> SingleResult[T]:
-        """Take the oldest value if there is one; ``"empty"`` otherwise.
-
-        Args:
-            reader_id: as for :meth:`get`.
-
-        Returns:
-            The result, as for :meth:`get`.
-        """
-        return await self.get(0, reader_id)
-
-    async def get_batch(
-        self, max_items: int, timeout: float | None = None, reader_id: int | None = None
-    ) -> BatchResult[T]:
-        """Take up to ``max_items`` values, waiting up to ``timeout`` for the first.
-
-        Stored frames are decoded here; a frame whose payload does not match
-        the type is dropped and reported as ``"invalid"``.
-
-        Args:
-            max_items: the most values to return, at least 1.
-            timeout: seconds to wait for the first value; ``None`` waits indefinitely.
-            reader_id: the registered receiver asking, credited in
-                :meth:`reader_stats`; ``None`` for an anonymous caller.
-
-        Returns:
-            ``"ok"`` with values, ``"empty"``, ``"closed"``, ``"invalid"`` (with
-            the values taken before the dropped frame) or ``"lost"``.
-
-        Raises:
-            ValueError: ``max_items`` is less than 1.
-        """
-        if max_items < 1:
-            raise ValueError(f"max_items must be at least 1, got {max_items}")
-        store = self._store
-        deadline = _deadline(timeout)
-        while not any(f.count for f in store.buffer):
-            if self._lost:
-                return BatchResult("lost", detail=LOST_DETAIL)
-            if store.senders_closed and not store.buffer:
-                return BatchResult("closed", detail=ALL_SENDERS_CLOSED)
-            while store.buffer and not store.buffer[0].count:
-                store.buffer.popleft()  # markers mean nothing to the object path
-            remaining = _remaining(deadline)
-            if remaining == 0.0:
-                return BatchResult("empty")
-            self._waiting.object_gets += 1
-            try:
-                await self._readable.wait(remaining)
-            finally:
-                self._waiting.object_gets -= 1
-        if self._lost:
-            return BatchResult("lost", detail=LOST_DETAIL)
-        store.ever_fetched.add(_OBJECT_READER_SESSION)
-        items: list[T] = []
-        while len(items) < max_items:
-            frame = store.take_values(max_items)
-            if frame is None:
-                break
-            if not frame.count:
-                continue
-            try:
-                values = self._values(frame)
-            except KlawWireError as exc:
-                self._changed()
-                return BatchResult("invalid", tuple(items), detail=str(exc))
-            want = max_items - len(items)
-            rest = values[frame.skip :]
-            items.extend(rest[:want])
-            if len(rest) > want:
-                store.put_back(frame, want)
-        store.credit_reader(reader_id, len(items))
-        self._changed()
-        return BatchResult("ok", tuple(items))
-
     # ------------------------------------------------------------------- stats
 
     async def stats(self, link_id: int | None = None) -> ChannelStats | None:
@@ -813,7 +479,7 @@ class RayChannelActor(Generic[T]):
 
         Returns:
             The counters; messages handed to a receiver and not acknowledged
-            count as buffered. ``None`` after a restart.
+            count as buffered. ``None`` after a restart that kept no record.
         """
         if self._lost:
             return None
@@ -837,106 +503,6 @@ class RayChannelActor(Generic[T]):
             ``True`` after Ray restarted the actor; every other call then answers ``"lost"``.
         """
         return self._lost
-
-    # --------------------------------------------------------------- internals
-
-    def _now(self) -> float:
-        if self._reaper is None:
-            with contextlib.suppress(RuntimeError):  # no running loop: a plain object
-                self._reaper = asyncio.get_running_loop().create_task(self._expire_leases())
-        return time.monotonic()
-
-    async def _expire_leases(self) -> None:
-        """Background task: declare silent endpoints lost when their lease runs out."""
-        store = self._store
-        while True:
-            deadline = store.next_deadline()
-            wait = store.lease_timeout / 2
-            if deadline is not None:
-                wait = min(wait, max(0.05, deadline - time.monotonic() + 0.01))
-            await asyncio.sleep(wait)
-            if store.expire(time.monotonic()):
-                self._changed()
-
-    def _changed(self) -> None:
-        self._readable.notify()
-        self._writable.notify()
-
-    async def _admit(
-        self, sender_id: int | None, ticket: tuple[int, int], count: int, deadline: float | None
-    ) -> PutAck | None:
-        store = self._store
-        while True:
-            if self._lost:
-                return PutAck("lost", detail=LOST_DETAIL)
-            verdict = store.admit(sender_id, ticket, count)
-            if verdict == "ok":
-                return None
-            if verdict == "closed":
-                return PutAck("closed", detail=ALL_RECEIVERS_CLOSED)
-            if verdict == "sender_closed":
-                return PutAck("closed", detail=SENDER_CLOSED)
-            remaining = _remaining(deadline)
-            if remaining == 0.0:
-                if sender_id is None:  # an object-path put does not come back
-                    store.withdraw(0, ticket)
-                return PutAck("full", room=store.room())
-            if sender_id is None:  # a blocked object-path caller counts as a waiting task
-                self._waiting.object_puts += 1
-                try:
-                    await self._writable.wait(remaining)
-                finally:
-                    self._waiting.object_puts -= 1
-            else:
-                await self._writable.wait(remaining)
-
-    def _check_frames(
-        self, data: bytes, kinds: tuple[MessageKind, ...], *, seq: bool = False
-    ) -> int:
-        """Check every frame's header by peeking; return the first seq (or kind)."""
-        channel_id = self._store.channel_id
-        frames = split_frames(data, self._max_frame_size)
-        if not frames:
-            raise MalformedHeader("a batch holds at least one frame", 0)
-        first = -1
-        for frame in frames:
-            header = peek_header(frame)
-            if header.tag not in kinds:
-                expected = " or ".join(f"{k.name} (tag {int(k)})" for k in kinds)
-                raise MalformedHeader(f"expected a {expected} envelope, got tag {header.tag}", 0)
-            if header.version not in self._wire_versions:
-                known = ", ".join(str(v) for v in sorted(self._wire_versions))
-                raise UnknownSchemaVersion(
-                    f"schema version {header.version} is not accepted (known: {known})", 0
-                )
-            if header.channel_id != channel_id:
-                raise MalformedHeader(
-                    f"frame of channel {header.channel_id!r} sent to channel {channel_id!r}", 0
-                )
-            if first < 0:
-                first = header.seq if seq else header.tag
-        return first
-
-    def _encode_values(self, frame: Frame) -> bytes:
-        """Encode object-path values as one batch frame (header seq = first value's)."""
-        message = DataMessage.new(frame.values, channel_id=self._store.channel_id, seq=frame.seq)
-        frame.data = bytes(get_codec_pool().encode_frames([message]))
-        return frame.data
-
-    def _values(self, frame: Frame) -> list[Any]:
-        """The decoded values of a frame (object-path gets only).
-
-        Raises:
-            KlawWireError: a frame is malformed or its payload has the wrong type.
-        """
-        if frame.values is None:
-            assert frame.data is not None
-            messages = cast(
-                "list[DataMessage[list[Any]]]",
-                get_codec_pool().decode_frames(frame.data, self._frame_type),
-            )
-            frame.values = [value for message in messages for value in message.payload]
-        return frame.values
 
 
 def _remote_options() -> dict[str, Any]:

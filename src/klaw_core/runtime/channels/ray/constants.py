@@ -35,6 +35,7 @@ __all__ = [
     "SENDER_CLOSED",
     "OBJECT_PATH_STREAM",
     "BatchResult",
+    "BeatReply",
     "ChannelMetadata",
     "FrameBatch",
     "PutAck",
@@ -45,14 +46,18 @@ __all__ = [
 
 T = TypeVar("T")
 
-Status: TypeAlias = Literal["ok", "empty", "full", "closed", "invalid", "lost"]
+Status: TypeAlias = Literal["ok", "empty", "full", "closed", "invalid", "lost", "restarted"]
 """Outcome of an actor call.
 
 ``ok``: done. ``empty``: nothing buffered within the timeout. ``full``: no room
 within the timeout. ``closed``: every sender closed and the buffer is drained
 (for a get), or every receiver closed (for a put), or the calling endpoint is
 closed. ``invalid``: a value failed the channel's type (object path).
-``lost``: the actor was restarted after a crash and its buffer is gone.
+``lost``: the actor was restarted after a crash and its buffer is gone (no
+record of its registrations survived). ``restarted``: the call was made for an
+earlier incarnation (epoch) of the actor and was not applied; the reply's
+``epoch`` is the current one, and the endpoint rejoins it (producers replay,
+receivers report) before asking again.
 """
 
 # The local backend's reasons, so that both backends read alike.
@@ -163,9 +168,13 @@ class PutAck(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
     Attributes:
         status: ``"ok"`` (stored / room available), ``"full"`` (no room within
-            the timeout, nothing stored), ``"closed"`` or ``"lost"``.
+            the timeout, nothing stored), ``"closed"``, ``"lost"`` or
+            ``"restarted"`` (made for an earlier epoch; nothing done).
         room: messages that fit after this call (``None`` when unbounded).
         detail: a human-readable reason for a refusal.
+        epoch: the actor's current incarnation.
+        through: the first seq of the calling sender not known delivered
+            (``-1``: not asked); the sender forgets what it kept below it.
 
     Example:
         >>> PutAck("ok", room=10).room
@@ -175,6 +184,27 @@ class PutAck(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     status: Status
     room: int | None = None
     detail: str = ""
+    epoch: int = 0
+    through: int = -1
+
+
+class BeatReply(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """Reply to ``heartbeat``.
+
+    Attributes:
+        superseded: endpoint ids whose beating session is superseded (a moved
+            endpoint's new instance has spoken): the process stops beating for them.
+        epoch: the actor's current incarnation; an endpoint that joined an
+            earlier one rejoins (a sender replays what it kept, a receiver
+            reports what it delivered) even while idle.
+
+    Example:
+        >>> BeatReply((), epoch=1).epoch
+        1
+    """
+
+    superseded: tuple[int, ...] = ()
+    epoch: int = 0
 
 
 class FrameBatch(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
@@ -202,6 +232,8 @@ class FrameBatch(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
             fetched from the channel, i.e. it sees every message and a gap in a
             stream's sequence numbers means loss.
         detail: a human-readable reason for ``"closed"``/``"lost"``.
+        epoch: the actor's current incarnation (with ``"restarted"``: the
+            receiver reports what it delivered, then fetches again).
 
     Example:
         >>> FrameBatch("empty").frames
@@ -217,3 +249,4 @@ class FrameBatch(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     spans: tuple[tuple[int, int, int], ...] = ()
     exclusive: bool = False
     detail: str = ""
+    epoch: int = 0

@@ -86,6 +86,13 @@ class RayEndpoint(ClosesOnExit):
         if self._link.lost is None:
             self._link.lost = detail
 
+    def actor_restarted(self, epoch: int) -> None:
+        """Ray restarted the channel actor (called by the heartbeat thread); subclasses rejoin.
+
+        Args:
+            epoch: the actor's current epoch.
+        """
+
     def __reduce__(self) -> tuple[Any, ...]:
         check_portable(self._link.value_type)
         if not self._moved and not self._closed and self._link.lost is None:

@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar, overload
 import ray as _ray_module
 
 from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY
+from klaw_core.runtime.channels.ray import incarnation
 from klaw_core.runtime.channels.ray.actor import remote_actor_class
 from klaw_core.runtime.channels.ray.connection import ensure_ray, ray_settings
 from klaw_core.runtime.channels.ray.constants import ChannelMetadata, PutAck, ReaderInfo
@@ -487,6 +488,7 @@ class RayChannel(Generic[T]):
         """Kill the channel actor now; every endpoint then fails with ``ChannelLostError``."""
         link = self._link
         ray.kill(link.actor, no_restart=True)
+        incarnation.forget(link.channel_id)
         link.lose("the channel was destroyed")
 
     def __repr__(self) -> str:
@@ -512,6 +514,7 @@ def ray_channel(
     lease_timeout: float | None = None,
     heartbeat_interval: float | None = None,
     timeout: float | None = None,
+    close_wait: float | None = None,
     actor_options: dict[str, Any] | None = None,
 ) -> tuple[RaySender[Any], RayReceiver[Any]]:
     """Create a Ray channel and return its first sender and receiver.
@@ -541,6 +544,9 @@ def ray_channel(
             (default: the configured ``channels.heartbeat_interval``).
         timeout: the default deadline of every blocking call, in seconds
             (default: the configured ``channels.timeout``; ``0``: none).
+        close_wait: longest a sender's ``close()`` waits for its messages to
+            be delivered, so that it can replay them if the channel actor
+            restarts meanwhile (default 0: no wait).
         actor_options: extra Ray ``.options()`` for the channel actor.
 
     Returns:
@@ -579,6 +585,7 @@ def ray_channel(
         ("max_frame_size", max_frame_size),
         ("lease_timeout", lease_timeout),
         ("heartbeat_interval", heartbeat_interval),
+        ("close_wait", close_wait),
     ):
         if value is not None:
             settings[key] = value

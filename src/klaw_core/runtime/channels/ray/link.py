@@ -21,7 +21,12 @@ process-wide weak registry, so that:
 Every actor call goes through :func:`call` (async) or :func:`call_blocking`:
 Ray's actor failures become :class:`~klaw_core.runtime.errors.ChannelLostError`,
 and each call has a deadline (the server-side wait plus ``reply_timeout``), so a
-dead or unreachable actor makes callers fail instead of waiting forever.
+dead or unreachable actor makes callers fail instead of waiting forever. An
+actor that Ray is restarting is waited for, within the same bound: Ray re-runs
+calls caught by the crash on the new incarnation (the channel's default
+``max_task_retries=-1``), which answers ``"restarted"``; where Ray reports the
+actor unavailable instead, :func:`call` waits until it answers again and raises
+:class:`ActorRestarted`, which the endpoints handle by rejoining the new epoch.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 import msgspec
 import ray as _ray_module
-from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayTaskError
 
 from klaw_core.runtime.channels.ray.constants import (
     ALL_RECEIVERS_CLOSED,
@@ -61,6 +66,7 @@ from klaw_core.runtime.errors import (
 
 __all__ = [
     "ALL_RECEIVERS_CLOSED",
+    "ActorRestarted",
     "ALL_SENDERS_CLOSED",
     "LOST_DETAIL",
     "RECEIVER_CLOSED",
@@ -85,6 +91,33 @@ R = TypeVar("R")
 ray: Any = _ray_module
 
 _UNBOUNDED_CREDIT: Final = sys.maxsize
+_PROBE_INTERVAL: Final = 0.1
+
+
+class ActorRestarted(ChannelLostError):
+    """A call's outcome is unknown because Ray restarted the channel actor meanwhile.
+
+    Raised by :func:`call` once the actor answers again; the sender and
+    receiver catch it and rejoin the new epoch (replay, report). Elsewhere it
+    reaches the caller as what it is, a :class:`ChannelLostError` for that one
+    call; the channel itself is not marked lost.
+
+    Args:
+        channel: the channel's id.
+        epoch: the restarted actor's epoch.
+
+    Example:
+        >>> ActorRestarted("c", 2).epoch
+        2
+    """
+
+    def __init__(self, channel: str, epoch: int) -> None:
+        super().__init__(channel, f"the channel actor restarted (epoch {epoch}) during the call")
+        self.epoch = epoch
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.channel, self.epoch))
+
 
 REPORT_DELAY: Final = 0.05
 """Seconds a change in a process's blocked tasks waits before it is reported to the actor."""
@@ -139,6 +172,11 @@ class LocalReceiver(Protocol):
         True
     """
 
+    @property
+    def closed(self) -> bool:
+        """True once the receiver is closed."""
+        ...
+
     async def report(self, loop: asyncio.AbstractEventLoop) -> None:
         """Tell the actor what it delivered.
 
@@ -177,6 +215,8 @@ class Link:
         link_id: this process's id for the channel (its waiting-task reports).
         send_line: tasks of this process blocked sending, in order.
         recv_line: tasks of this process blocked receiving, in order.
+        epoch: the latest incarnation of the actor an endpoint here has seen
+            (new endpoints start from it).
 
     Example:
         >>> import asyncio
@@ -202,6 +242,7 @@ class Link:
         "_report_due",
         "_reported",
         "credit",
+        "epoch",
         "link_id",
         "lost",
         "receivers",
@@ -218,6 +259,7 @@ class Link:
         capacity = ref.capacity
         self.credit: int = _UNBOUNDED_CREDIT if capacity is None else capacity
         self.lost: str | None = None
+        self.epoch = 0  # the latest actor incarnation an endpoint of this process saw
         self.receivers_closed = False
         self.starved = 0  # senders of this process waiting for room
         self.senders: weakref.WeakSet[LocalSender] = weakref.WeakSet()
@@ -521,8 +563,10 @@ async def call(link: Link, ref: Any, wait: float | None) -> Any:
         The call's result.
 
     Raises:
-        ChannelLostError: the actor died, is restarting, or did not reply within
-            ``wait`` plus ``reply_timeout`` seconds.
+        ChannelLostError: the actor died, or did not reply within ``wait``
+            plus ``reply_timeout`` seconds (the channel is then lost); or, as
+            :class:`ActorRestarted`, Ray reported it restarting and it answered
+            again (the call's outcome is unknown; the channel is not lost).
         KlawError: the actor method raised it (re-raised as is, not wrapped in
             Ray's ``RayTaskError``); so are ``ValueError`` and ``TypeError``.
 
@@ -532,12 +576,14 @@ async def call(link: Link, ref: Any, wait: float | None) -> Any:
         >>> chan = RayChannel.create(4)
         >>> link = get_link(chan.ref)
         >>> asyncio.run(call(link, chan.actor.wait_room.remote(0.0), 0.0))
-        PutAck(status='ok', room=4, detail='')
+        PutAck(status='ok', room=4, detail='', epoch=0, through=-1)
         >>> chan.destroy()
     """
     limit = link.options.reply_timeout + (wait or 0.0)
     try:
         return await asyncio.wait_for(_wait(ref), limit)
+    except ActorUnavailableError as exc:
+        raise ActorRestarted(link.channel_id, await _await_actor(link, exc)) from exc
     except RayActorError as exc:
         raise link.lose(f"the channel actor died or is unreachable: {_first_line(exc)}") from exc
     except TimeoutError as exc:
@@ -560,8 +606,10 @@ def call_blocking(link: Link, ref: Any) -> Any:
         The call's result.
 
     Raises:
-        ChannelLostError: the actor died, is restarting, or did not reply within
-            ``reply_timeout`` seconds.
+        ChannelLostError: the actor died or did not reply within
+            ``reply_timeout`` seconds (the channel is then lost); or, as
+            :class:`ActorRestarted`, Ray reported it restarting (only this
+            call failed).
         KlawError: the actor method raised it (re-raised as is, not wrapped in
             Ray's ``RayTaskError``); so are ``ValueError`` and ``TypeError``.
 
@@ -580,12 +628,42 @@ def call_blocking(link: Link, ref: Any) -> Any:
     limit = link.options.reply_timeout
     try:
         return ray.get(ref, timeout=limit)
+    except ActorUnavailableError as exc:  # restarting: this call failed, not the channel
+        raise ActorRestarted(link.channel_id, link.epoch) from exc
     except RayActorError as exc:
         raise link.lose(f"the channel actor died or is unreachable: {_first_line(exc)}") from exc
     except GetTimeoutError as exc:
         raise link.lose(f"no reply from the channel actor within {limit:g}s") from exc
     except RayTaskError as exc:
         raise _unwrap(exc) from None
+
+
+async def _await_actor(link: Link, cause: BaseException) -> int:
+    """Wait until a restarting actor answers (within ``reply_timeout``); return its epoch.
+
+    Raises:
+        ChannelLostError: it died for good or did not answer in time.
+    """
+    limit = link.options.reply_timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise link.lose(f"the channel actor did not come back within {limit:g}s: {cause}")
+        try:
+            epoch: int = await asyncio.wait_for(_wait(link.actor.epoch.remote()), remaining)
+        except ActorUnavailableError:
+            await asyncio.sleep(_PROBE_INTERVAL)
+            continue
+        except RayActorError as exc:
+            raise link.lose(
+                f"the channel actor died or is unreachable: {_first_line(exc)}"
+            ) from exc
+        except TimeoutError:
+            continue
+        link.epoch = max(link.epoch, epoch)
+        return epoch
 
 
 def _unwrap(exc: RayTaskError) -> BaseException:

@@ -11,7 +11,9 @@ Each tick sends, per channel, one actor call holding one framed ``Heartbeat``
 per live endpoint of this process (its ``sender_id`` is the endpoint id), and
 looks at the previous tick's reply without waiting: when Ray says the actor
 died, every endpoint of that channel here is told at once (Ray knows first), so
-even an idle endpoint fails fast. Heartbeats are never retried. Endpoints are
+even an idle endpoint fails fast; when the reply names a newer epoch (Ray
+restarted the actor), every endpoint is told too, so that even an idle one
+rejoins it (a sender replays, a receiver reports). Heartbeats are never retried. Endpoints are
 held weakly, so a dropped endpoint stops beating.
 """
 
@@ -23,9 +25,10 @@ import weakref
 from typing import Any, Final, Protocol
 
 import ray as _ray_module
-from ray.exceptions import RayActorError
+from ray.exceptions import ActorUnavailableError, RayActorError
 
 from klaw_core.runtime.channels.codec import get_codec_pool
+from klaw_core.runtime.channels.ray.constants import BeatReply
 from klaw_core.runtime.channels.wire import Heartbeat
 
 __all__ = ["DEFAULT_HEARTBEAT_INTERVAL", "Beating", "heartbeats", "in_transit", "register"]
@@ -56,6 +59,14 @@ class Beating(Protocol):
 
         Args:
             detail: Ray's reason, for the endpoint's ``ChannelLostError``.
+        """
+        ...
+
+    def actor_restarted(self, epoch: int) -> None:
+        """The channel actor answered from incarnation ``epoch`` (called from the thread).
+
+        Args:
+            epoch: the actor's current epoch.
         """
         ...
 
@@ -116,11 +127,14 @@ class _Heartbeats:
         sent = 0
         codec = get_codec_pool()
         for channel_id, (actor, beats, owners) in by_channel.items():
-            died = self._died(channel_id)
+            died, epoch = self._reply(channel_id)
             if died is not None:
                 for endpoint in owners:
                     endpoint.actor_died(died)
                 continue
+            if epoch:
+                for endpoint in owners:
+                    endpoint.actor_restarted(epoch)
             try:
                 method = actor.heartbeat.options(max_task_retries=0)
                 self._pending[channel_id] = method.remote(bytes(codec.encode_frames(beats)))
@@ -129,32 +143,34 @@ class _Heartbeats:
             sent += len(beats)
         return sent
 
-    def _died(self, channel_id: str) -> str | None:
-        """Why the channel's actor is dead, from the last heartbeat's reply; else ``None``."""
+    def _reply(self, channel_id: str) -> tuple[str | None, int]:
+        """From the last heartbeat's reply: why the actor is dead (else ``None``), its epoch."""
         ref = self._pending.get(channel_id)
         if ref is None:
-            return None
+            return None, 0
         try:
             ready, _ = ray.wait([ref], timeout=0)
             if not ready:
-                return None
+                return None, 0
             del self._pending[channel_id]
-            superseded = ray.get(ref, timeout=0)
+            reply: BeatReply = ray.get(ref, timeout=0)
+        except ActorUnavailableError:  # Ray is restarting it: the endpoints rejoin, not a death
+            return None, 0
         except RayActorError as exc:
             with self._lock:
                 for key in [k for k in self._transit if k[0] == channel_id]:
                     del self._transit[key]
-            return f"the channel actor died or is unreachable: {type(exc).__name__}"
+            return f"the channel actor died or is unreachable: {type(exc).__name__}", 0
         except Exception:  # the call failed for another reason: not a death
-            return None
-        for endpoint_id in superseded or ():  # their copies speak for themselves now
+            return None, 0
+        for endpoint_id in reply.superseded:  # their copies speak for themselves now
             prefix = f"{endpoint_id}/"
             with self._lock:
                 for key in [
                     k for k in self._transit if k[0] == channel_id and k[1].startswith(prefix)
                 ]:
                     del self._transit[key]
-        return None
+        return None, reply.epoch
 
     def _forget_transit(self, channel_id: str, beater: str) -> None:
         with self._lock:

@@ -45,6 +45,13 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
             :class:`~klaw_core.runtime.errors.ChannelTimeoutError` and the
             channel is as if it had not been made. ``None``: no deadline
             (``channel()`` passes the configured ``channels.timeout``).
+        close_wait: longest ``close()`` of a sender waits until every message
+            it stored was delivered, so that it can still replay them if the
+            channel actor restarts meanwhile (``0``, the default: it returns
+            once the close is recorded; what it stored and was not delivered
+            is then lost if the actor restarts, and named in the error).
+            Never waited for in a process holding an open receiver of the
+            channel (it may be the one to deliver them).
 
     Example:
         >>> RayChannelOptions(batch_size=512).linger
@@ -62,12 +69,13 @@ class RayChannelOptions(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     heartbeat_interval: float = 1.0
     transit_timeout: float = 300.0
     timeout: float | None = None
+    close_wait: float = 0.0
 
     def __post_init__(self) -> None:
         for field in ("batch_size", "batch_bytes", "fetch_size", "max_frame_size"):
             if getattr(self, field) < 1:
                 raise ValueError(f"{field} must be at least 1, got {getattr(self, field)}")
-        for field in ("linger", "poll_interval", "reply_timeout"):
+        for field in ("linger", "poll_interval", "reply_timeout", "close_wait"):
             if not getattr(self, field) >= 0:
                 raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
         if self.timeout is not None and not self.timeout > 0:

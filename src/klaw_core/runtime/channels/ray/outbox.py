@@ -174,14 +174,15 @@ class Outbox(Generic[T]):
         return self.next_seq + len(self.pending)
 
     def lost(self) -> tuple[tuple[int, int], ...]:
-        """Seqs accepted and not confirmed stored: what is lost if the actor is.
+        """Seqs accepted and not known delivered: what is lost if the actor is.
 
         Returns:
-            One inclusive ``(first, last)`` range (the batch in flight and the
-            pending values, which would get the next seqs), or ``()``.
+            One inclusive ``(first, last)`` range (what is kept, the batch in
+            flight and the pending values, which would get the next seqs), or ``()``.
         """
+        first = self.oldest()
         last = self.next_seq + len(self.pending) - 1
-        return ((self.stored_seq, last),) if last >= self.stored_seq else ()
+        return ((first, last),) if last >= first else ()
 
     def _encode_part(self, items: list[T], frames: list[bytes], counts: list[int]) -> None:
         try:

@@ -19,6 +19,11 @@ Why it counts. Every sender stream numbers its messages 0, 1, 2, ... While a
 receiver is the only one that ever fetched from the channel, a gap in a
 stream's numbers means loss, raised as ``ChannelLostError``.
 
+Why it reports. When Ray restarts the channel actor (a new epoch, its buffer
+gone), the receiver drops what it fetched and did not deliver (the producers
+replay it), starts a new session, and tells the new epoch which seq spans it
+delivered, so that nothing delivered before is delivered again.
+
 How a producer's end reads. A producer's ``WireError`` marker (closed with an
 error, or lost by lease) arrives in stream order after its messages and raises
 ``ProducerFailedError`` / ``ProducerLostError``; the receiver then goes on.
@@ -28,6 +33,7 @@ error, or lost by lease) arrives in stream order after its messages and raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, Self, TypeVar
 
 from klaw_core.runtime.channels.codec import get_codec_pool
@@ -40,7 +46,13 @@ from klaw_core.runtime.channels.ray.constants import (
 )
 from klaw_core.runtime.channels.ray.identity import ChannelRef
 from klaw_core.runtime.channels.ray.inbox import Inbox
-from klaw_core.runtime.channels.ray.link import call, call_blocking, closed_error, new_endpoint_id
+from klaw_core.runtime.channels.ray.link import (
+    ActorRestarted,
+    call,
+    call_blocking,
+    closed_error,
+    new_endpoint_id,
+)
 from klaw_core.runtime.channels.ray.receiving import ReceiveCalls
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import Ack
@@ -93,10 +105,12 @@ class RayReceiver(ReceiveCalls[T]):
         "__weakref__",
         "_acks",
         "_confirmed",
+        "_epoch",
         "_fetch",
         "_fetch_size",
         "_inbox",
         "_loop",
+        "_report",
         "_reported",
         "_wake_gen",
     )
@@ -108,6 +122,9 @@ class RayReceiver(ReceiveCalls[T]):
         capacity = ref.capacity
         self._inbox = Inbox(ref.channel_id, ref.value_type)
         self._fetch: asyncio.Task[FrameBatch] | None = None
+        self._epoch = link.epoch  # the actor incarnation this receiver has joined
+        # What it delivered before a restart, until the new epoch has it.
+        self._report: tuple[dict[int, list[tuple[int, int]]], bool] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_gen = 0
         self._reported = 0  # delivered count last reported to the actor
@@ -119,6 +136,14 @@ class RayReceiver(ReceiveCalls[T]):
         link.receivers.add(self)
 
     # ----------------------------------------------------------- properties
+
+    @property
+    def epoch(self) -> int:
+        """The channel actor's incarnation this receiver has joined (0 until Ray restarts it).
+
+        It goes up when the receiver reported what it delivered to a restarted actor.
+        """
+        return self._epoch
 
     @property
     def redelivered(self) -> bool:
@@ -189,8 +214,7 @@ class RayReceiver(ReceiveCalls[T]):
         if delivered <= self._reported or self._closed:
             return
         self._reported = delivered
-        link = self._link
-        await call(link, link.actor.ack.remote(self._id, self._stream, self._ack(delivered)), 0.0)
+        await self._send_ack(delivered)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (move) this receiver, keeping its acknowledgement mode.
@@ -232,10 +256,17 @@ class RayReceiver(ReceiveCalls[T]):
                 return
         # The actor kept everything it handed out: what was not delivered goes back.
         delivered = self.delivered
+        report = self._inbox.report()
         self._inbox.clear()
-        stats: ChannelStats | None = await call(
-            link, link.actor.close_receiver.remote(self._id, delivered, self._stream), 0.0
-        )
+        close = link.actor.close_receiver.remote
+        # A report the new epoch has not had yet goes with the close (as for an old epoch).
+        epoch = self._epoch if self._report is None else -1
+        try:
+            stats: ChannelStats | None = await call(
+                link, close(self._id, delivered, self._stream, epoch, report), 0.0
+            )
+        except ActorRestarted:  # outcome unknown: close again, for the new epoch
+            stats = await call(link, close(self._id, None, self._stream, -1, report), 0.0)
         if stats is None:
             raise link.lose(link.lost or LOST_DETAIL)
         if stats.receivers_closed:
@@ -271,6 +302,7 @@ class RayReceiver(ReceiveCalls[T]):
             raise link.lose(ack.detail)
         if ack.status != "ok":
             raise closed_error(ack.status, ack.detail or ALL_RECEIVERS_CLOSED)
+        link.epoch = max(link.epoch, ack.epoch)
         return type(self)(link.ref, reader_id)
 
     async def stats(self) -> ChannelStats:
@@ -314,8 +346,15 @@ class RayReceiver(ReceiveCalls[T]):
         if delivered <= self._reported or self._loop is not loop or self._closed:
             return
         self._reported = delivered
+        await self._send_ack(delivered)
+
+    async def _send_ack(self, delivered: int) -> None:
         link = self._link
-        await call(link, link.actor.ack.remote(self._id, self._stream, self._ack(delivered)), 0.0)
+        ack = self._ack(delivered)
+        try:
+            await call(link, link.actor.ack.remote(self._id, self._stream, ack, self._epoch), 0.0)
+        except ActorRestarted:
+            return  # the next fetch rejoins the new epoch and reports there
 
     def _report_soon(self) -> None:
         """Report deliveries without waiting, one report in flight at a time.
@@ -327,10 +366,7 @@ class RayReceiver(ReceiveCalls[T]):
         if delivered <= self._reported or self._acks or self._closed:
             return
         self._reported = delivered
-        link = self._link
-        task = asyncio.get_running_loop().create_task(
-            call(link, link.actor.ack.remote(self._id, self._stream, self._ack(delivered)), 0.0)
-        )
+        task = asyncio.get_running_loop().create_task(self._send_ack(delivered))
         self._acks.add(task)  # keep it alive; errors surface on the next fetch
         task.add_done_callback(self._ack_done)
 
@@ -370,6 +406,7 @@ class RayReceiver(ReceiveCalls[T]):
         while True:
             delivered = self.delivered
             self._reported = max(self._reported, delivered)
+            report, exclusive = self._report or (None, False)
             try:
                 batch: FrameBatch = await call(
                     link,
@@ -381,13 +418,88 @@ class RayReceiver(ReceiveCalls[T]):
                         generation,
                         delivered,
                         self._inbox.received,
+                        self._epoch,
+                        report,
+                        exclusive,
                     ),
                     wait,
                 )
+            except ActorRestarted as exc:
+                batch = FrameBatch("restarted", epoch=exc.epoch)
             except ChannelLostError as exc:
                 raise ChannelLostError(exc.channel, exc.detail + self._inbox.last_seen()) from exc
+            if batch.status == "restarted":
+                if batch.epoch != self._epoch:
+                    self._restart(batch.epoch)
+                continue
+            if report is not None and self._report is not None and self._report[0] is report:
+                self._report = None  # the new epoch has it
             if batch.status != "empty" or once or self._wake_gen > generation:
                 return batch
+
+    def _restart(self, epoch: int) -> None:
+        """Join the actor's new epoch: drop what is held undelivered, start a new session.
+
+        What it delivered (seq spans per stream) is kept in ``_report`` until
+        the new epoch has it (the next fetch, or :meth:`_resume`, carries it).
+        """
+        self._epoch = epoch
+        self._link.epoch = max(self._link.epoch, epoch)
+        self._stream = new_endpoint_id()
+        self._reported = 0
+        if self._confirmed is not None:
+            self._confirmed = 0
+        exclusive = self._inbox.exclusive
+        self._report = (self._inbox.restart(), exclusive)
+
+    def actor_restarted(self, epoch: int) -> None:
+        """Ray restarted the actor (heartbeat thread): report what was delivered, even while idle.
+
+        The new epoch hands nothing out until every receiver reported, so an
+        idle receiver must not wait for its next fetch to do it.
+
+        Args:
+            epoch: the actor's current epoch.
+        """
+        if epoch == self._epoch or self._closed:
+            return
+        loop = self._loop
+        if loop is None or loop.is_closed():  # no event loop will run it: report from here
+            self._restart(epoch)
+            report, exclusive = self._report or ({}, False)
+            self._report = None
+            link = self._link
+            link.actor.resume_receiver.remote(self._id, epoch, report, exclusive)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._resume_soon, epoch)
+
+    def _resume_soon(self, epoch: int) -> None:
+        fetch = self._fetch
+        if epoch == self._epoch or self._closed or (fetch is not None and not fetch.done()):
+            return  # the fetch in flight meets the new epoch and reports
+        self._restart(epoch)
+        task = asyncio.get_running_loop().create_task(self._resume())
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
+
+    async def _resume(self) -> None:
+        """Send the pending report to the new epoch without fetching."""
+        pending = self._report
+        if pending is None:
+            return
+        report, exclusive = pending
+        link = self._link
+        try:
+            reply: FrameBatch = await call(
+                link,
+                link.actor.resume_receiver.remote(self._id, self._epoch, report, exclusive),
+                0.0,
+            )
+        except ChannelLostError:
+            return  # the next fetch tells
+        if reply.status == "ok" and self._report is pending:
+            self._report = None
 
     def _accept(self, batch: FrameBatch) -> None:
         if self._inbox.accept(batch):

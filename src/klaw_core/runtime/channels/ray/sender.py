@@ -13,12 +13,21 @@ sender, which keeps its messages in order and makes a full channel (the actor
 holds the call until there is room, first come first served) slow the
 producer down.
 
-Why it remembers. The sender knows the first seq the actor has not confirmed
-stored; when the actor dies, the :class:`~klaw_core.runtime.errors.ChannelLostError`
-it raises names the exact range it accepted and lost (at most the batch in
-flight and the one forming).
+Why it remembers. The sender keeps every batch the actor stored until the
+actor says it was delivered (each put's reply tells how far). When Ray
+restarts the actor (a new epoch, its buffer gone), the sender re-registers
+under the same identity and replays what it kept, in order, before anything
+new; the new epoch drops what receivers report they delivered, so nothing is
+lost or delivered twice. Back-pressure bounds what is kept: it was all counted
+against the channel's capacity. When the actor does not come back, the
+:class:`~klaw_core.runtime.errors.ChannelLostError` it raises names the exact
+range it accepted and could not deliver (what it kept, the batch in flight and
+the one forming).
 
-How it ends. ``close()`` sends a ``ControlMessage`` close; ``close(error=exc)``
+How it ends. ``close()`` sends a ``ControlMessage`` close and, with the
+``close_wait`` option, waits (at most that long) until the actor says its
+messages were delivered, so that it can still replay them after a restart;
+``close(error=exc)``
 (and ``async with`` left by an exception) a ``WireError``, which receivers
 raise as ``ProducerFailedError`` after its messages. A sender dropped without
 ``close()`` warns (``ResourceWarning``) and is closed for the channel; a
@@ -28,6 +37,7 @@ sender whose process dies stops heart-beating and is declared lost by lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -41,6 +51,7 @@ from klaw_core.runtime.channels.ray.constants import (
 )
 from klaw_core.runtime.channels.ray.identity import ChannelRef
 from klaw_core.runtime.channels.ray.link import (
+    ActorRestarted,
     call,
     call_blocking,
     closed_error,
@@ -56,6 +67,7 @@ from klaw_core.runtime.channels.wire import (
     WireError,
 )
 from klaw_core.runtime.errors import (
+    ChannelClosedError,
     ChannelError,
     ChannelLostError,
     EndpointClosedError,
@@ -101,6 +113,7 @@ class RaySender(SendCalls[T]):
 
     __slots__ = (
         "__weakref__",
+        "_epoch",
         "_error",
         "_inflight_ref",
         "_linger",
@@ -108,6 +121,7 @@ class RaySender(SendCalls[T]):
         "_outbox",
         "_pump",
         "_replies",
+        "_restart_epoch",
         "_space",
         "_space_loop",
         "_waiting_room",
@@ -126,6 +140,9 @@ class RaySender(SendCalls[T]):
             max_frame_size=opts.max_frame_size,
             first_seq=first_seq,
         )
+        self._outbox.keep_until_delivered()
+        self._epoch = link.epoch  # the actor incarnation this sender has joined
+        self._restart_epoch: int | None = None  # a newer one the heartbeat thread heard of
         self._inflight_ref: Any = None  # the put in flight, kept across event loops
         self._pump: asyncio.Task[None] | None = None
         self._replies = 0
@@ -138,6 +155,14 @@ class RaySender(SendCalls[T]):
         link.senders.add(self)
 
     # ----------------------------------------------------------- properties
+
+    @property
+    def epoch(self) -> int:
+        """The channel actor's incarnation this sender has joined (0 until Ray restarts it).
+
+        It goes up when the sender replayed what it kept to a restarted actor.
+        """
+        return self._epoch
 
     @property
     def held(self) -> int:
@@ -197,16 +222,55 @@ class RaySender(SendCalls[T]):
         link.senders.discard(self)
         if link.lost is None:
             try:
-                stats: ChannelStats | None = await call(
-                    link, link.actor.close_sender.remote(self._id, self._close_frame(error)), 0.0
-                )
-                if stats is None:
-                    raise link.lose(link.lost or LOST_DETAIL)
+                await self._end(self._close_frame(error), settle=error is None and failure is None)
             except ChannelLostError as exc:
                 if failure is None:
-                    failure = exc
+                    failure = self._lost_error() if link.lost is not None else exc
+            except ChannelClosedError:
+                pass  # every receiver is gone: nothing is left to deliver
         if failure is not None:
             raise failure
+
+    async def _end(self, control: bytes, *, settle: bool) -> None:
+        """Close at the actor; with ``settle``, keep what was stored until it is delivered.
+
+        With the ``close_wait`` option and no receiver of the channel in this
+        process, the close waits (at most ``close_wait`` seconds, in
+        ``poll_interval`` steps) until the actor says everything this sender
+        stored was delivered, rejoining and replaying if the actor restarts
+        meanwhile. With a local receiver it does not: that receiver may be
+        waiting for this very call to return.
+        """
+        link = self._link
+        outbox = self._outbox
+        loop = asyncio.get_running_loop()
+        limit = link.options.close_wait if settle and not self._local_receiver() else 0.0
+        deadline = loop.time() + limit
+        end = outbox.next_seq
+        while True:
+            wait = max(0.0, min(link.options.poll_interval, deadline - loop.time()))
+            try:
+                ack: PutAck = await call(
+                    link,
+                    link.actor.end_sender.remote(
+                        self._id, control, self._epoch, end, outbox.oldest(), wait
+                    ),
+                    wait,
+                )
+            except ActorRestarted as exc:
+                ack = PutAck("restarted", epoch=exc.epoch)
+            if ack.status == "restarted":
+                await self._rejoin(ack.epoch)
+                continue
+            if ack.through >= 0:
+                outbox.release(ack.through)
+            if ack.status == "lost":
+                raise link.lose(ack.detail)
+            if ack.status == "ok" or not wait:
+                return
+
+    def _local_receiver(self) -> bool:
+        return any(not r.closed for r in self._link.receivers)
 
     async def __aexit__(
         self,
@@ -242,9 +306,10 @@ class RaySender(SendCalls[T]):
         link.actor.close_sender.remote(self._id, self._close_frame(None))
 
     def _lost_error(self) -> ChannelLostError:
-        """The channel-lost error, naming the seqs this sender accepted and could not store."""
+        """The channel-lost error, naming the seqs this sender accepted and could not deliver."""
         link = self._link
-        return ChannelLostError(link.channel_id, link.lost or LOST_DETAIL, self._outbox.lost())
+        detail = f"{link.lost or LOST_DETAIL} (sender stream {self._id:#x})"
+        return ChannelLostError(link.channel_id, detail, self._outbox.lost())
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (move) this sender: the copy keeps its id and goes on with its seqs.
@@ -285,6 +350,7 @@ class RaySender(SendCalls[T]):
             raise link.lose(ack.detail)
         if ack.status != "ok":
             raise closed_error(ack.status, ack.detail or ALL_SENDERS_CLOSED)
+        link.epoch = max(link.epoch, ack.epoch)
         return type(self)(link.ref, sender_id)
 
     async def stats(self) -> ChannelStats:
@@ -446,9 +512,30 @@ class RaySender(SendCalls[T]):
                 link.receivers_closed = True
             raise error
 
+    def actor_restarted(self, epoch: int) -> None:
+        """Ray restarted the actor (heartbeat thread): replay what is kept, even while idle.
+
+        Args:
+            epoch: the actor's current epoch.
+        """
+        loop = self._loop
+        if epoch == self._epoch or self._closed or not self._outbox.kept or loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # its event loop has ended: nothing can run
+            loop.call_soon_threadsafe(self._rejoin_soon, epoch)
+
+    def _rejoin_soon(self, epoch: int) -> None:
+        if epoch == self._epoch or self._closed or self._pump_alive():
+            return  # a pump at work meets the new epoch in its next reply
+        self._restart_epoch = epoch
+        self._start_pump()
+
     async def _run_pump(self) -> None:
         try:
             outbox = self._outbox
+            epoch, self._restart_epoch = self._restart_epoch, None
+            if epoch is not None and epoch != self._epoch:
+                await self._rejoin(epoch)
             if outbox.in_flight is not None:  # a call its event loop abandoned: its answer first
                 await self._store(*outbox.in_flight, self._inflight_ref)
             while outbox.pending and self._error is None:
@@ -474,18 +561,28 @@ class RaySender(SendCalls[T]):
         """Put one encoded batch until the actor stores it (``ref``: a call already made)."""
         link = self._link
         put = link.actor.put_frames.remote
+        outbox = self._outbox
         # The first attempt does not wait in the actor, so every batch gets an
         # answer ("stored" or "full") within one round trip: try_send relies on
         # it to tell a full channel from one that is merely busy.
         wait = 0.0
         while True:
             if ref is None:
-                ref = put(data, count, self._id, self._stream, wait)
+                ref = put(data, count, self._id, self._stream, wait, self._epoch, outbox.oldest())
             # Kept until answered: if this loop ends meanwhile, the next pump
             # waits for this answer before sending more (one call in flight).
             self._inflight_ref = ref
-            ack: PutAck = await call(link, ref, wait)
+            try:
+                ack: PutAck = await call(link, ref, wait)
+            except ActorRestarted as exc:
+                ack = PutAck("restarted", epoch=exc.epoch)
             self._inflight_ref = ref = None
+            if ack.through >= 0:
+                outbox.release(ack.through)
+            if ack.status == "restarted":
+                await self._rejoin(ack.epoch)
+                wait = 0.0
+                continue
             self._replies += 1
             if ack.status != "full":
                 self._set_waiting_room(False)
@@ -498,3 +595,42 @@ class RaySender(SendCalls[T]):
             link.credit = 0
             self._notify()
             wait = link.options.poll_interval
+
+    async def _rejoin(self, epoch: int) -> None:
+        """Join the actor's new incarnation: register again, replay every kept batch in order.
+
+        Each replayed batch waits for room like any put (what is kept was
+        counted against the capacity, so it fits as receivers deliver). A
+        further restart meanwhile starts the replay again for that epoch.
+        """
+        link = self._link
+        outbox = self._outbox
+        put = link.actor.put_frames.remote
+        wait = link.options.poll_interval
+        while True:
+            self._epoch = epoch
+            link.epoch = max(link.epoch, epoch)
+            try:
+                ack: PutAck = await call(link, link.actor.register_sender.remote(self._id), 0.0)
+                if ack.status == "ok" and ack.epoch != epoch:
+                    epoch = ack.epoch
+                    continue
+                self._room_from(ack)
+                for entry in list(outbox.kept or ()):
+                    if not outbox.kept or entry[0] < outbox.kept[0][0]:
+                        continue  # released meanwhile: delivered
+                    _seq, count, data = entry
+                    while True:
+                        args = (data, count, self._id, self._stream, wait, epoch, outbox.oldest())
+                        ack = await call(link, put(*args), wait)
+                        if ack.through >= 0:
+                            outbox.release(ack.through)
+                        if ack.status == "restarted":
+                            raise ActorRestarted(link.channel_id, ack.epoch)
+                        if ack.status != "full":
+                            self._room_from(ack)
+                            break
+            except ActorRestarted as exc:
+                epoch = exc.epoch
+                continue
+            return

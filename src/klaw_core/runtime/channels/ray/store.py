@@ -32,13 +32,19 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, TypeAlias
 
-from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.constants import ReaderInfo
+from klaw_core.runtime.channels.ray.entries import (
+    PRODUCER_FAILED,
+    PRODUCER_LOST,
+    Frame,
+    Holding,
+    ProducerState,
+    marker_frame,
+)
+from klaw_core.runtime.channels.ray.restart import RestartProtocol
 from klaw_core.runtime.channels.ray.seqranges import SeqRanges
 from klaw_core.runtime.channels.stats import ChannelStats
-from klaw_core.runtime.channels.wire import WireError
 
 __all__ = [
     "PRODUCER_FAILED",
@@ -49,122 +55,8 @@ __all__ = [
     "marker_frame",
 ]
 
-PRODUCER_LOST: Final = "producer_lost"
-"""``WireError.code`` of the marker that ends a producer whose lease expired."""
 
-PRODUCER_FAILED: Final = "producer_failed"
-"""``WireError.code`` of the marker a producer sends when it closes with an error."""
-
-ProducerStatus: TypeAlias = Literal["open", "closed", "failed", "lost"]
-
-
-def marker_frame(
-    channel_id: str, code: str, producer: int, message: str, details: dict[str, Any]
-) -> bytes:
-    """Encode a producer's end marker as one length-prefixed ``WireError`` frame.
-
-    Args:
-        channel_id: the channel, written in the header.
-        code: :data:`PRODUCER_LOST` or :data:`PRODUCER_FAILED`.
-        producer: the producer's sender id.
-        message: human-readable text.
-        details: what receivers turn into the error's fields.
-
-    Returns:
-        The frame's bytes.
-
-    Example:
-        >>> data = marker_frame("c", PRODUCER_LOST, 7, "lease expired", {"delivered": 3})
-        >>> from klaw_core._wirecore import peek_header
-        >>> peek_header(data[4:]).kind
-        5
-    """
-    envelope = WireError.new(
-        code, message, details={"producer": producer, **details}, channel_id=channel_id
-    )
-    return bytes(get_codec_pool().encode_frames([envelope]))
-
-
-class Frame:
-    """One buffered entry: a frame of ``count`` messages from one producer stream.
-
-    ``skip`` messages at its start were already delivered (a frame given back
-    by a receiver that delivered part of it); receivers drop them. A marker
-    (``WireError``) has ``count == 0``. ``values`` caches decoded values for the
-    actor's object path; the store never looks at it.
-
-    Example:
-        >>> Frame(b"...", producer=1, stream=2, seq=0, count=3).pending
-        3
-    """
-
-    __slots__ = ("count", "data", "producer", "redelivered", "seq", "skip", "stream", "values")
-
-    def __init__(
-        self,
-        data: bytes | None,
-        *,
-        producer: int,
-        stream: int,
-        seq: int,
-        count: int,
-        values: list[Any] | None = None,
-    ) -> None:
-        self.data = data
-        self.producer = producer
-        self.stream = stream
-        self.seq = seq
-        self.count = count
-        self.skip = 0
-        self.redelivered = False
-        self.values = values
-
-    @property
-    def pending(self) -> int:
-        """Messages of this frame not yet delivered."""
-        return self.count - self.skip
-
-
-class ProducerState:
-    """What the store knows about one sender: its lease and how it ended.
-
-    Attributes:
-        status: ``"open"``, ``"closed"``, ``"failed"`` or ``"lost"``.
-        deadline: when its lease expires (store clock).
-        stored: messages of it that reached the channel.
-
-    Example:
-        >>> ProducerState(deadline=5.0).status
-        'open'
-    """
-
-    __slots__ = ("deadline", "status", "stored")
-
-    def __init__(self, deadline: float) -> None:
-        self.status: ProducerStatus = "open"
-        self.deadline = deadline
-        self.stored = 0
-
-
-class _Holding:
-    """What one receiver was handed and has not acknowledged."""
-
-    __slots__ = ("acked", "deadline", "frames", "handed", "info", "session")
-
-    def __init__(self, info: ReaderInfo, deadline: float) -> None:
-        self.info = info
-        self.deadline = deadline
-        self.session = 0  # the receiver instance fetching (a moved endpoint starts a new one)
-        self.frames: deque[Frame] = deque()
-        self.handed = 0  # messages handed to this session in all
-        self.acked = 0  # of which delivered (running total reported)
-
-    @property
-    def held(self) -> int:
-        return self.handed - self.acked
-
-
-class ChannelStore:
+class ChannelStore(RestartProtocol):
     """The state of one channel at its actor (see the module docstring).
 
     Args:
@@ -214,7 +106,7 @@ class ChannelStore:
         self.lease_timeout = lease_timeout
         self.buffer: deque[Frame] = deque()
         self.producers: dict[int, ProducerState] = {}
-        self.receivers: dict[int, _Holding] = {}
+        self.receivers: dict[int, Holding] = {}
         self.waiting: deque[tuple[int, int, int]] = deque()  # puts waiting for room, in order
         self.buffered = 0
         self.sent = 0
@@ -225,18 +117,14 @@ class ChannelStore:
         self.ever_fetched: set[int] = set()
         self.accepted: dict[int, int] = {}  # stream -> every seq below it was stored once
         self.delivered: dict[int, SeqRanges] = {}  # stream -> seqs receivers delivered
-        self.epoch = epoch
-        self.closure_known: set[int] = set()  # closed senders a receiver has heard of
-        self.reported: set[int] = set()  # receivers that delivered before a restart
-        self.ends: dict[int, int] = {}  # cleanly closed sender -> one past its last seq
-        self.shared = False  # a receiver before a restart was not the only one
-        self.uncertain = False  # a receiver died before telling what it delivered
         self.seen: dict[int, set[int]] = {}  # endpoint id -> sessions that spoke themselves
+        self.init_restart(epoch)
         for sender_id in senders:
             self.add_sender(sender_id, now)
         for reader_id in receivers:
             self.add_receiver(reader_id, now)
-        self.resuming: set[int] = set(self.receivers) if epoch else set()
+        if epoch:
+            self.resuming = set(self.receivers)
 
     # ------------------------------------------------------------ registration
 
@@ -270,7 +158,7 @@ class ChannelStore:
             return False
         if reader_id not in self.receivers:
             info = ReaderInfo(reader_id, node_id, registered_at=datetime.now(UTC))
-            self.receivers[reader_id] = _Holding(info, now + self.lease_timeout)
+            self.receivers[reader_id] = Holding(info, now + self.lease_timeout)
         return True
 
     def renew(
@@ -529,6 +417,8 @@ class ChannelStore:
         ranges = self.delivered.get(stream)
         if ranges is not None:
             accepted = ranges.through(accepted)
+        if self.settled and stream in self.settled:  # it ended, all delivered: a re-run repeats
+            accepted = max(accepted, self.ends.get(stream, 0))
         if seq > accepted:
             return None
         skip = max(0, accepted - seq)
@@ -694,7 +584,7 @@ class ChannelStore:
             return False
         return self._acknowledge(holding, delivered)
 
-    def _acknowledge(self, holding: _Holding, delivered: int) -> bool:
+    def _acknowledge(self, holding: Holding, delivered: int) -> bool:
         delivered = min(delivered, holding.handed)
         if delivered <= holding.acked:
             return False
@@ -725,154 +615,7 @@ class ChannelStore:
         frame.skip += covered
         return covered > 0
 
-    # ------------------------------------------------------------ restart
-
-    def resuming_pending(self) -> bool:
-        """Whether a receiver registered from the start has yet to :meth:`resume`.
-
-        Returns:
-            True while handing out must wait (after a restart only).
-        """
-        return bool(self.resuming) and any(r in self.receivers for r in self.resuming)
-
-    def resume(
-        self,
-        reader_id: int,
-        delivered: dict[int, list[tuple[int, int]]],
-        closed: dict[int, int],
-        now: float,
-        exclusive: bool = False,
-    ) -> None:
-        """A receiver tells a restarted store what it delivered and which senders it saw close.
-
-        Args:
-            reader_id: the receiver (its lease is renewed).
-            delivered: per stream, the seq spans it delivered to its application.
-            closed: senders it heard closed cleanly, with one past their last
-                seq; each counts as closed once everything up to it is
-                delivered (until then it may come back to replay).
-            now: the store clock.
-            exclusive: it was the only receiver that ever fetched.
-        """
-        if delivered:
-            self.reported.add(reader_id)
-        self.shared = self.shared or (bool(delivered) and not exclusive) or len(self.reported) > 1
-        for stream, spans in delivered.items():
-            ranges = self.delivered.setdefault(stream, SeqRanges())
-            for start, end in spans:
-                ranges.add(start, end)
-        for sender_id, end in closed.items():
-            self.ends[sender_id] = max(self.ends.get(sender_id, 0), end)
-        self.settle_closed()
-        self.resuming.discard(reader_id)
-        self.renew(reader_id, now)
-
-    def settle_closed(self) -> None:
-        """Count as closed every open sender known closed before a restart and fully delivered."""
-        for sender_id, end in self.ends.items():
-            producer = self.producers.get(sender_id)
-            if (
-                producer is not None
-                and producer.status == "open"
-                and self.delivered_through(sender_id, 0) >= end
-            ):
-                producer.status = "closed"
-                self._forget_tickets(sender_id)
-        self._check_senders()
-
-    def delivered_within(self, frames: Iterable[Frame]) -> tuple[tuple[int, int, int], ...]:
-        """Seq spans inside ``frames`` delivered already, for the receiver to drop.
-
-        Skipping covers a delivered *start* of a frame; after a restart a
-        replayed frame can also hold delivered seqs further in.
-
-        Args:
-            frames: frames being handed out.
-
-        Returns:
-            ``(stream, start, end)`` spans (empty in the common case).
-        """
-        spans: list[tuple[int, int, int]] = []
-        for frame in frames:
-            ranges = self.delivered.get(frame.stream)
-            if ranges is None or not frame.count:
-                continue
-            first, end = frame.seq + frame.skip, frame.seq + frame.count
-            spans.extend(
-                (frame.stream, max(a, first), min(b, end))
-                for a, b in ranges.spans
-                if a < end and b > first
-            )
-        return tuple(spans)
-
-    def is_exclusive(self, reader_id: int) -> bool:
-        """Whether ``reader_id`` is the only receiver that ever fetched, across restarts.
-
-        Then it sees every message, and a gap in a stream's seqs means loss.
-
-        Args:
-            reader_id: the receiver asking (after a :meth:`take`).
-
-        Returns:
-            True while no other receiver has fetched from this channel.
-        """
-        if self.shared or self.uncertain or self.reported - {reader_id}:
-            return False
-        return len(self.ever_fetched) == 1
-
-    def delivered_through(self, stream: int, start: int) -> int:
-        """The first seq of ``stream`` from ``start`` on not known delivered.
-
-        A producer keeps every message from there on, to replay it if the
-        actor restarts; it forgets what is below.
-
-        Args:
-            stream: the producer's stream.
-            start: its oldest kept seq.
-
-        Returns:
-            A seq at or after ``start``.
-        """
-        ranges = self.delivered.get(stream)
-        return start if ranges is None else ranges.through(start)
-
-    def forget_below(self, stream: int, start: int) -> None:
-        """Treat seqs of ``stream`` below ``start`` as delivered (its producer kept none).
-
-        Args:
-            stream: the producer's stream.
-            start: its oldest kept seq.
-        """
-        self.delivered.setdefault(stream, SeqRanges()).add(0, start)
-        self.accepted[stream] = max(self.accepted.get(stream, 0), start)
-
-    def closed_senders(self) -> dict[int, int]:
-        """Senders that closed cleanly, with one past their last seq (receivers remember them).
-
-        Returns:
-            ``{sender_id: end_seq}``.
-        """
-        return dict(self.ends)
-
-    def close_settled(self, sender_id: int, end_seq: int, start: int = 0) -> bool:
-        """Whether a closed sender may forget its messages: all delivered and its end known.
-
-        Args:
-            sender_id: the closed sender (its stream).
-            end_seq: one past its last seq.
-            start: its oldest kept seq.
-
-        Returns:
-            True once every seq up to ``end_seq`` was delivered and a receiver
-            heard it closed (or no receiver is left).
-        """
-        if self.receivers_closed:
-            return True
-        return (
-            sender_id in self.closure_known and self.delivered_through(sender_id, start) >= end_seq
-        )
-
-    def _session(self, reader_id: int, session: int, now: float) -> _Holding | None:
+    def _session(self, reader_id: int, session: int, now: float) -> Holding | None:
         holding = self.receivers.get(reader_id)
         if holding is None:
             return None
@@ -884,7 +627,7 @@ class ChannelStore:
             holding.handed = holding.acked = 0
         return holding
 
-    def _recall(self, holding: _Holding, count: int) -> None:
+    def _recall(self, holding: Holding, count: int) -> None:
         """Put the last ``count`` messages handed to ``holding`` back at the front, unmarked."""
         frames = holding.frames
         returned = 0
@@ -896,7 +639,7 @@ class ChannelStore:
         self.received -= returned
         holding.handed -= returned
 
-    def _give_back(self, holding: _Holding, *, redelivered: bool) -> None:
+    def _give_back(self, holding: Holding, *, redelivered: bool) -> None:
         frames = holding.frames
         returned = 0
         while frames:
@@ -952,6 +695,8 @@ class ChannelStore:
                 del self.receivers[reader_id]
                 if reader_id in self.resuming:  # what it delivered before the restart is unknown
                     self.uncertain = True
+                if holding.frames:  # what it delivered of them is unknown, after a restart too
+                    self.orphaned = True
                 self._give_back(holding, redelivered=True)
                 events.append(("receiver", reader_id))
         if events:

@@ -70,10 +70,19 @@ class StoreNode:
         )
 
     def restart(self) -> None:
-        """The actor died and Ray restarted it: its state is gone, the epoch goes up."""
+        """The actor died and Ray restarted it: its state is gone, the epoch goes up.
+
+        As the Ray actor does, the new store starts from the registrations the
+        old one kept outside itself (the driver keeps them in Ray's GCS), not
+        from the endpoints the channel was created with.
+        """
+        record = self.store.registrations()
         self.epoch += 1
-        self._new_store()
-        self.world.log(f"STORE RESTART epoch {self.epoch}")
+        self.store = ChannelStore(
+            CID, self.capacity, lease_timeout=LEASE, now=self.world.now, epoch=self.epoch
+        )
+        self.store.restore(record, self.world.now)
+        self.world.log(f"STORE RESTART epoch {self.epoch}: {record}")
 
     def handle(self, op: str, args: tuple[Any, ...]) -> Any:
         """Answer one call (see the module docstring); calls of another epoch are fenced off."""
@@ -130,7 +139,7 @@ class StoreNode:
         store.renew(sender, now)
         store.forget_below(sender, oldest)
         store.close_sender(sender, end_seq=end)
-        settled = store.close_settled(sender, end, oldest)
+        settled = store.settle(sender, end, oldest)  # as the actor's end_sender decides
         return ("ok" if settled else "wait", store.delivered_through(sender, oldest))
 
     def _ack(
