@@ -28,8 +28,7 @@ import secrets
 import sys
 import typing
 import weakref
-from collections.abc import Awaitable
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol
 
 import ray as _ray_module
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
@@ -73,7 +72,6 @@ __all__ = [
     "new_endpoint_id",
 ]
 
-R = TypeVar("R")
 
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
@@ -355,10 +353,6 @@ def closed_error(status: str, detail: str) -> ChannelError:
     return ChannelClosedError(detail or None)
 
 
-async def _wait(ref: Awaitable[R]) -> R:
-    return await ref
-
-
 async def call(link: Link, ref: Any, wait: float | None) -> Any:
     """Await one actor call, turning failures into channel errors.
 
@@ -388,7 +382,10 @@ async def call(link: Link, ref: Any, wait: float | None) -> Any:
     """
     limit = link.options.reply_timeout + (wait or 0.0)
     try:
-        return await asyncio.wait_for(_wait(ref), limit)
+        # asyncio.timeout, not wait_for: no task wrapped around the ref, so the
+        # reply reaches the caller in one event-loop step (one message's latency).
+        async with asyncio.timeout(limit):
+            return await ref
     except RayActorError as exc:
         raise link.lose(f"the channel actor died or is unreachable: {_first_line(exc)}") from exc
     except TimeoutError as exc:
