@@ -15,8 +15,10 @@ producer down.
 
 Why it remembers. The sender knows the first seq the actor has not confirmed
 stored; when the actor dies, the :class:`~klaw_core.runtime.errors.ChannelLostError`
-it raises names the exact range it accepted and lost (at most the batch in
-flight and the one forming).
+it raises names the exact range it accepted and lost. The batch in flight and
+the one forming share one budget of ``batch_size`` messages, so that range is
+at most one batch, and once the actor is dead ``send()`` fails within one
+round trip (the answer to the batch in flight).
 
 How it ends. ``close()`` sends a ``ControlMessage`` close; ``close(error=exc)``
 (and ``async with`` left by an exception) a ``WireError``, which receivers
@@ -158,8 +160,10 @@ class RaySender(RayEndpoint, Generic[T]):
     async def send(self, value: T) -> None:
         """Add ``value`` to the batch, waiting while the channel has no room for it.
 
-        Returns without a round trip while the channel has room: the batch
-        leaves when full, after ``linger``, or on ``flush()``/``close()``.
+        Returns without a round trip while the channel has room and the
+        batch in flight and the one forming hold fewer than ``batch_size``
+        messages together (at most one batch is ever at risk): the batch
+        leaves at once when no call is in flight, else when that call returns.
 
         Args:
             value: the item; it is encoded when its batch leaves, and validated
@@ -172,10 +176,11 @@ class RaySender(RayEndpoint, Generic[T]):
                 dropped; raised once, by the next call).
         """
         link = self._link
-        pending = self._outbox.pending
+        outbox = self._outbox
+        pending = outbox.pending
         if (
             link.credit > 0
-            and len(pending) < self._outbox.max_items
+            and len(pending) + outbox.in_flight_count < outbox.max_items  # loss bound
             and link.lost is None
             and not link.receivers_closed
             and not self._closed
@@ -193,7 +198,7 @@ class RaySender(RayEndpoint, Generic[T]):
             return
         while True:
             self._check()
-            if link.credit > 0 and len(self._outbox.pending) < self._outbox.max_items:
+            if link.credit > 0 and outbox.space() > 0:
                 break
             await self._make_room()
         self._outbox.pending.append(value)
@@ -224,7 +229,7 @@ class RaySender(RayEndpoint, Generic[T]):
         except ChannelClosedError as exc:
             return Err(exc.to_struct())
         link = self._link
-        if link.credit <= 0 and self._pump_alive():
+        if (link.credit <= 0 or self._outbox.space() <= 0) and self._pump_alive():
             await self._next_reply()  # the batch in flight tells whether it fitted
         if link.credit <= 0:
             await link.report_local_receivers()
@@ -235,6 +240,8 @@ class RaySender(RayEndpoint, Generic[T]):
                 return Err(exc.to_struct())
             if link.credit <= 0:
                 return Err(ChannelFull(link.capacity))
+        if self._outbox.space() <= 0:  # the batch in flight waits in the actor for room
+            return Err(ChannelFull(link.capacity))
         self._outbox.pending.append(value)
         link.credit -= 1
         self._kick()
@@ -573,7 +580,8 @@ class RaySender(RayEndpoint, Generic[T]):
 
     async def _make_room(self) -> None:
         """Wait until the batch has space and the channel has credit (or an error)."""
-        if self._outbox.pending and not self._pump_alive():
+        outbox = self._outbox
+        if (outbox.pending or outbox.in_flight) and not self._pump_alive():
             self._start_pump()
         if self._pump is not None:
             event = self._event()
