@@ -61,6 +61,9 @@ T = TypeVar("T")
 
 _EMPTY: Err[ChannelEmpty] = Err(ChannelEmpty())
 
+#: A batch of at least this many messages has the next fetch submitted at once.
+_PREFETCH_AT_ONCE = 1024
+
 
 class RayReceiver(RayEndpoint, Generic[T]):
     """The receiving end of a Ray channel (implements :class:`~..protocols.ReferenceReceiver`).
@@ -558,47 +561,58 @@ class RayReceiver(RayEndpoint, Generic[T]):
         link = self._link
         await call(link, link.actor.wake_reader.remote(self._id, self._wake_gen), 0.0)
 
-    def _start_fetch(self, *, once: bool, after_caller: bool = False) -> asyncio.Task[FrameBatch]:
+    def _start_fetch(self, *, once: bool, prefetch: int = 0) -> asyncio.Task[FrameBatch]:
+        """Start the next fetch; ``prefetch``: messages just accepted (0: none, the caller waits).
+
+        Why the two prefetch cases: after a large batch, the call is made at
+        once so that its round trip overlaps with delivering the batch (the
+        caller may not yield to the event loop until the batch is done);
+        after a few messages, it is made only once the caller has taken them,
+        so its submission (a few hundred microseconds) is not on one
+        message's latency.
+        """
         loop = asyncio.get_running_loop()
         self._loop = loop
-        return loop.create_task(self._fetch_loop(self._wake_gen, once, after_caller))
+        generation = self._wake_gen
+        wait = 0.0 if once else self._link.options.poll_interval
+        ref = self._get(wait, generation) if prefetch >= _PREFETCH_AT_ONCE else None
+        return loop.create_task(self._fetch_loop(generation, once, wait, ref, prefetch > 0))
 
-    async def _fetch_loop(self, generation: int, once: bool, after_caller: bool) -> FrameBatch:
+    def _get(self, wait: float, generation: int) -> Any:
+        """Submit one ``get_frames`` call, reporting what was delivered so far."""
+        delivered = self.delivered
+        self._reported = max(self._reported, delivered)
+        return self._link.actor.get_frames.remote(
+            self._id,
+            self._stream,
+            self._fetch_size,
+            wait,
+            generation,
+            delivered,
+            self._inbox.received,
+        )
+
+    async def _fetch_loop(
+        self, generation: int, once: bool, wait: float, ref: Any, after_caller: bool
+    ) -> FrameBatch:
         link = self._link
-        options = link.options
-        get = link.actor.get_frames.remote
-        wait = 0.0 if once else options.poll_interval
-        if after_caller:
-            # A prefetch started as a message is handed over: let the caller
-            # take the message first, then pay for the call (a submission
-            # costs a few hundred microseconds, on one message's latency).
-            await asyncio.sleep(0)
+        if ref is None and after_caller:
+            await asyncio.sleep(0)  # the caller takes the messages first
         while True:
-            delivered = self.delivered
-            self._reported = max(self._reported, delivered)
+            if ref is None:
+                ref = self._get(wait, generation)
             try:
-                batch: FrameBatch = await call(
-                    link,
-                    get(
-                        self._id,
-                        self._stream,
-                        self._fetch_size,
-                        wait,
-                        generation,
-                        delivered,
-                        self._inbox.received,
-                    ),
-                    wait,
-                )
+                batch: FrameBatch = await call(link, ref, wait)
             except ChannelLostError as exc:
                 raise ChannelLostError(exc.channel, exc.detail + self._inbox.last_seen()) from exc
+            ref = None
             if batch.status != "empty" or once or self._wake_gen > generation:
                 return batch
 
     def _accept(self, batch: FrameBatch) -> None:
         if self._inbox.accept(batch):
-            if not self._closed and self._fetch is None:
-                self._fetch = self._start_fetch(once=False, after_caller=True)  # one in flight
+            if not self._closed and self._fetch is None:  # keep one call in flight
+                self._fetch = self._start_fetch(once=False, prefetch=max(1, sum(batch.counts)))
         elif batch.status == "lost":
             raise self._link.lose(f"{batch.detail}{self._inbox.last_seen()}")
 
