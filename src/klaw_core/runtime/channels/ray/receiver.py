@@ -232,7 +232,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
         inbox = self._inbox
         pos = inbox.pos
         items = inbox.items
-        if pos < len(items) and not inbox.bad and inbox.deferred is None and not self._closed:
+        if pos < len(items) and not (inbox.bad or inbox.dupes or inbox.deferred or self._closed):
             inbox.pos = pos + 1
             if self._link.starved:
                 self._report_soon()
@@ -405,7 +405,7 @@ class RayReceiver(RayEndpoint, Generic[T]):
         inbox = self._inbox
         pos = inbox.pos
         items = inbox.items
-        if pos < len(items) and not inbox.bad and inbox.deferred is None and not self._closed:
+        if pos < len(items) and not (inbox.bad or inbox.dupes or inbox.deferred or self._closed):
             inbox.pos = pos + 1
             if self._link.starved:
                 self._report_soon()
