@@ -63,7 +63,21 @@ def test_the_batch_limit_shrinks_for_large_messages() -> None:
     box.pending.extend(["x" * 1000] * 5)
     box.take()
     assert box.max_items < 20
+    assert box.space() == box.max_items - 5  # the batch in flight uses the budget
+    box.confirm()
     assert box.space() == box.max_items
+
+
+def test_the_batch_in_flight_and_the_one_forming_share_one_batch() -> None:
+    box = make(limit=10)
+    box.pending.extend(range(6))
+    box.take()  # 6 in flight
+    assert box.space() == 4
+    box.pending.extend(range(4))
+    assert box.space() == 0
+    assert box.lost() == ((0, 9),)  # at most one batch (10) accepted and unconfirmed
+    box.confirm()
+    assert box.space() == 6
 
 
 def test_stored_batches_are_kept_until_delivered_to_replay_after_a_restart() -> None:

@@ -30,6 +30,7 @@ from klaw_core.runtime.channels.ray import (
     ensure_ray,
     ray_channel,
 )
+from klaw_core.runtime.channels.ray.constants import FrameBatch
 from klaw_core.runtime.channels.wire import DataMessage
 from klaw_core.runtime.errors import (
     ChannelClosedError,
@@ -392,3 +393,22 @@ def test_endpoints_work_across_event_loops() -> None:
     assert asyncio.run(within(rx.recv())) == 2
     with pytest.raises(ChannelClosedError):
         asyncio.run(within(rx.recv()))  # ... and a fresh one serves the next loop
+
+
+async def test_seqs_the_actor_says_were_delivered_are_dropped_by_recv_and_async_for() -> None:
+    # After an actor restart, a replayed frame may hold seqs delivered already;
+    # the actor names them (FrameBatch.spans) and every receiving path drops them.
+    tx, rx = channel(8, backend="ray", value_type=int)
+    assert isinstance(rx, RayReceiver)
+    data = bytes(
+        get_codec_pool().encode_frames(
+            [DataMessage.new([10, 11, 12, 13, 14], channel_id=rx.channel_id, seq=0)]
+        )
+    )
+    spans = ((7, 1, 3),)  # stream 7, seqs 1 and 2 delivered before
+    rx._accept(FrameBatch("ok", (data,), (7,), (5,), spans=spans))
+    got = [await within(rx.recv()), await within(rx.recv())]
+    got.append(await within(anext(rx)))
+    assert got == [10, 13, 14]
+    await tx.close()
+    await rx.close()

@@ -35,6 +35,7 @@ with ``ray.remote`` on first use, so importing this module starts nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any, TypeVar
 
@@ -373,7 +374,11 @@ class RayChannelActor(ObjectPath[T], EpochCalls[T], TurnCalls[T]):
         store.store(
             Frame(data, producer=sender_id, stream=sender_id, seq=seq, count=count), self._now()
         )
-        self._readable.notify()
+        if self._readable.waiting:
+            # A receiver is parked: let its get_frames take the frame and reply
+            # before this one does, so the message is not queued behind the ack.
+            self._readable.notify()
+            await asyncio.sleep(0)
         return PutAck("ok", room=store.room(), through=self._through(sender_id, oldest))
 
     async def get_frames(

@@ -106,31 +106,46 @@ class _TypeValidator(Generic[T]):
 class _Signal:
     """Wake every waiter at once; each waiter re-checks its own condition.
 
-    A waiter that times out or is cancelled never cancels the shared future
-    (it waits through ``asyncio.shield``), so the others are unaffected.
+    Each waiter awaits a future of its own, so a waiter that times out or is
+    cancelled affects no other, and a notified waiter resumes in one
+    event-loop step (no shield or ``wait_for`` task between it and the signal:
+    a stored message reaches a parked ``get_frames`` sooner). Which parked
+    ``get_frames`` call may take is decided by :class:`~.waiting.WaitingCalls`
+    (arrival order), not by the order the waiters wake in.
     """
 
-    __slots__ = ("_future",)
+    __slots__ = ("_waiters",)
 
     def __init__(self) -> None:
-        self._future: asyncio.Future[None] | None = None
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a waiter is parked on the signal."""
+        return bool(self._waiters)
 
     def notify(self) -> None:
-        future = self._future
-        if future is not None:
-            self._future = None
+        waiters, self._waiters = self._waiters, set()
+        for future in waiters:
             if not future.done():
                 future.set_result(None)
 
     async def wait(self, timeout: float | None) -> None:
-        if self._future is None:
-            self._future = asyncio.get_running_loop().create_future()
-        waiter = asyncio.shield(self._future)
-        if timeout is None:
-            await waiter
-        else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._waiters.add(future)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, future)
+        try:
+            await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiters.discard(future)  # timed out or cancelled: not notified
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def time_left(deadline: float | None) -> float | None:

@@ -36,8 +36,7 @@ import secrets
 import sys
 import typing
 import weakref
-from collections.abc import Awaitable
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol
 
 import msgspec
 import ray as _ray_module
@@ -85,7 +84,6 @@ __all__ = [
     "new_endpoint_id",
 ]
 
-R = TypeVar("R")
 
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
@@ -546,10 +544,6 @@ def closed_error(status: str, detail: str) -> ChannelError:
     return ChannelClosedError(detail or None)
 
 
-async def _wait(ref: Awaitable[R]) -> R:
-    return await ref
-
-
 async def call(link: Link, ref: Any, wait: float | None) -> Any:
     """Await one actor call, turning failures into channel errors.
 
@@ -581,7 +575,10 @@ async def call(link: Link, ref: Any, wait: float | None) -> Any:
     """
     limit = link.options.reply_timeout + (wait or 0.0)
     try:
-        return await asyncio.wait_for(_wait(ref), limit)
+        # asyncio.timeout, not wait_for: no task wrapped around the ref, so the
+        # reply reaches the caller in one event-loop step (one message's latency).
+        async with asyncio.timeout(limit):
+            return await ref
     except ActorUnavailableError as exc:
         raise ActorRestarted(link.channel_id, await _await_actor(link, exc)) from exc
     except RayActorError as exc:
@@ -652,7 +649,8 @@ async def _await_actor(link: Link, cause: BaseException) -> int:
         if remaining <= 0:
             raise link.lose(f"the channel actor did not come back within {limit:g}s: {cause}")
         try:
-            epoch: int = await asyncio.wait_for(_wait(link.actor.epoch.remote()), remaining)
+            async with asyncio.timeout(remaining):
+                epoch: int = await link.actor.epoch.remote()
         except ActorUnavailableError:
             await asyncio.sleep(_PROBE_INTERVAL)
             continue

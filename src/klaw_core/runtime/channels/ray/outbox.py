@@ -10,6 +10,13 @@ is in flight) and waits for room.
 A batch travels as one frame holding one ``DataMessage[list[T]]`` whose header
 ``seq`` is its first message's; values that cannot be encoded are found by
 halving, dropped, and reported once (the values around them are sent).
+
+Why one batch at most is at risk. A value accepted by ``send()`` is lost if
+the actor dies before it confirms the batch that carries it. The batch in
+flight and the one forming share one budget, :attr:`Outbox.max_items`
+messages (:meth:`Outbox.space`): while a batch is in flight, the next one
+can only take the rest, so what the sender accepted and the actor has not
+confirmed (what :meth:`Outbox.lost` names) is never more than one batch.
 """
 
 from __future__ import annotations
@@ -51,7 +58,9 @@ class Outbox(Generic[T]):
         stored_seq: every seq below it is confirmed stored by the actor.
         in_flight: the encoded batch sent and not yet confirmed, with its
             message count (``None`` when none).
-        max_items: the current batch limit.
+        in_flight_count: messages of that batch (0 when none).
+        max_items: the current batch limit: most messages pending and in
+            flight together (the loss bound).
 
     Example:
         >>> box = Outbox("c", limit=100, batch_bytes=1 << 20, max_frame_size=1 << 24)
@@ -68,6 +77,7 @@ class Outbox(Generic[T]):
         "channel_id",
         "error",
         "in_flight",
+        "in_flight_count",
         "kept",
         "limit",
         "max_frame_size",
@@ -95,6 +105,7 @@ class Outbox(Generic[T]):
         self.next_seq = first_seq
         self.stored_seq = first_seq
         self.in_flight: tuple[bytes, int] | None = None
+        self.in_flight_count = 0
         self.error: BaseException | None = None
         self.kept: deque[tuple[int, int, bytes]] | None = None  # stored, not known delivered
 
@@ -129,12 +140,13 @@ class Outbox(Generic[T]):
         return self.stored_seq
 
     def space(self) -> int:
-        """Values the forming batch can still take.
+        """Values the forming batch can still take: the budget not used in flight or pending.
 
         Returns:
-            ``max_items`` minus the pending values (may be 0).
+            ``max_items`` minus the pending values and the batch in flight
+            (0 or less when full).
         """
-        return self.max_items - len(self.pending)
+        return self.max_items - len(self.pending) - self.in_flight_count
 
     def take(self) -> tuple[bytes, int]:
         """Encode every pending value into the next batch; it becomes :attr:`in_flight`.
@@ -155,6 +167,7 @@ class Outbox(Generic[T]):
         per_message = max(1, len(data) // count)
         self.max_items = max(1, min(self.limit, self.batch_bytes // per_message))
         self.in_flight = (data, count)
+        self.in_flight_count = count
         return data, count
 
     def confirm(self) -> None:
@@ -163,6 +176,7 @@ class Outbox(Generic[T]):
             data, count = self.in_flight
             self.kept.append((self.stored_seq, count, data))
         self.in_flight = None
+        self.in_flight_count = 0
         self.stored_seq = self.next_seq
 
     def following_seq(self) -> int:
@@ -178,7 +192,8 @@ class Outbox(Generic[T]):
 
         Returns:
             One inclusive ``(first, last)`` range (what is kept, the batch in
-            flight and the pending values, which would get the next seqs), or ``()``.
+            flight and the pending values, which would get the next seqs; the
+            last two together at most one batch), or ``()``.
         """
         first = self.oldest()
         last = self.next_seq + len(self.pending) - 1

@@ -66,6 +66,13 @@ __all__ = ["RayReceiver"]
 T = TypeVar("T")
 
 
+#: A batch of at least this many messages has the next fetch submitted at once.
+_PREFETCH_AT_ONCE = 1024
+
+_Report = dict[int, list[tuple[int, int]]]
+"""Per sender stream, the seq spans a receiver delivered before a restart."""
+
+
 class RayReceiver(ReceiveCalls[T]):
     """The receiving end of a Ray channel (implements :class:`~..protocols.ReferenceReceiver`).
 
@@ -124,7 +131,7 @@ class RayReceiver(ReceiveCalls[T]):
         self._fetch: asyncio.Task[FrameBatch] | None = None
         self._epoch = link.epoch  # the actor incarnation this receiver has joined
         # What it delivered before a restart, until the new epoch has it.
-        self._report: tuple[dict[int, list[tuple[int, int]]], bool] | None = None
+        self._report: tuple[_Report, bool] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_gen = 0
         self._reported = 0  # delivered count last reported to the actor
@@ -393,37 +400,65 @@ class RayReceiver(ReceiveCalls[T]):
         link = self._link
         await call(link, link.actor.wake_reader.remote(self._id, self._wake_gen), 0.0)
 
-    def _start_fetch(self, *, once: bool) -> asyncio.Task[FrameBatch]:
+    def _start_fetch(self, *, once: bool, prefetch: int = 0) -> asyncio.Task[FrameBatch]:
+        """Start the next fetch; ``prefetch``: messages just accepted (0: none, the caller waits).
+
+        Why the two prefetch cases: after a large batch, the call is made at
+        once so that its round trip overlaps with delivering the batch (the
+        caller may not yield to the event loop until the batch is done);
+        after a few messages, it is made only once the caller has taken them,
+        so its submission (a few hundred microseconds) is not on one
+        message's latency.
+        """
         loop = asyncio.get_running_loop()
         self._loop = loop
-        return loop.create_task(self._fetch_loop(self._wake_gen, once))
+        generation = self._wake_gen
+        wait = 0.0 if once else self._link.options.poll_interval
+        submitted = self._get(wait, generation) if prefetch >= _PREFETCH_AT_ONCE else None
+        return loop.create_task(self._fetch_loop(generation, once, wait, submitted, prefetch > 0))
 
-    async def _fetch_loop(self, generation: int, once: bool) -> FrameBatch:
+    def _get(self, wait: float, generation: int) -> tuple[Any, _Report | None]:
+        """Submit one ``get_frames`` call, reporting what was delivered so far.
+
+        Returns:
+            The call's ``ObjectRef`` and the restart report it carries (the
+            spans delivered before a restart; ``None`` when there is none).
+        """
+        delivered = self.delivered
+        self._reported = max(self._reported, delivered)
+        report, exclusive = self._report or (None, False)
+        ref = self._link.actor.get_frames.remote(
+            self._id,
+            self._stream,
+            self._fetch_size,
+            wait,
+            generation,
+            delivered,
+            self._inbox.received,
+            self._epoch,
+            report,
+            exclusive,
+        )
+        return ref, report
+
+    async def _fetch_loop(
+        self,
+        generation: int,
+        once: bool,
+        wait: float,
+        submitted: tuple[Any, _Report | None] | None,
+        after_caller: bool,
+    ) -> FrameBatch:
         link = self._link
-        options = link.options
-        get = link.actor.get_frames.remote
-        wait = 0.0 if once else options.poll_interval
+        if submitted is None and after_caller:
+            await asyncio.sleep(0)  # the caller takes the messages first
         while True:
-            delivered = self.delivered
-            self._reported = max(self._reported, delivered)
-            report, exclusive = self._report or (None, False)
+            if submitted is None:
+                submitted = self._get(wait, generation)
+            ref, report = submitted
+            submitted = None
             try:
-                batch: FrameBatch = await call(
-                    link,
-                    get(
-                        self._id,
-                        self._stream,
-                        self._fetch_size,
-                        wait,
-                        generation,
-                        delivered,
-                        self._inbox.received,
-                        self._epoch,
-                        report,
-                        exclusive,
-                    ),
-                    wait,
-                )
+                batch: FrameBatch = await call(link, ref, wait)
             except ActorRestarted as exc:
                 batch = FrameBatch("restarted", epoch=exc.epoch)
             except ChannelLostError as exc:
@@ -503,8 +538,8 @@ class RayReceiver(ReceiveCalls[T]):
 
     def _accept(self, batch: FrameBatch) -> None:
         if self._inbox.accept(batch):
-            if not self._closed and self._fetch is None:
-                self._fetch = self._start_fetch(once=False)  # keep one call in flight
+            if not self._closed and self._fetch is None:  # keep one call in flight
+                self._fetch = self._start_fetch(once=False, prefetch=max(1, sum(batch.counts)))
         elif batch.status == "lost":
             raise self._link.lose(f"{batch.detail}{self._inbox.last_seen()}")
 

@@ -75,7 +75,7 @@ class ReceiveCalls(RayEndpoint, Generic[T]):
     def _report_soon(self) -> None:
         raise NotImplementedError
 
-    def _start_fetch(self, *, once: bool) -> asyncio.Task[FrameBatch]:
+    def _start_fetch(self, *, once: bool, prefetch: int = 0) -> asyncio.Task[FrameBatch]:
         raise NotImplementedError
 
     def _drop_stale_fetch(self) -> None:
@@ -114,6 +114,7 @@ class ReceiveCalls(RayEndpoint, Generic[T]):
         if (
             pos < len(items)
             and not inbox.bad
+            and not inbox.dupes  # delivered before (the actor said): dropped by the slow path
             and inbox.deferred is None
             and not self._closed
             and not self._link.recv_line
@@ -223,6 +224,7 @@ class ReceiveCalls(RayEndpoint, Generic[T]):
         if (
             pos < len(items)
             and not inbox.bad
+            and not inbox.dupes  # delivered before (the actor said): dropped by the slow path
             and inbox.deferred is None
             and not self._closed
             and not self._link.recv_line

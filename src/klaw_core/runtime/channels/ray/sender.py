@@ -22,7 +22,10 @@ lost or delivered twice. Back-pressure bounds what is kept: it was all counted
 against the channel's capacity. When the actor does not come back, the
 :class:`~klaw_core.runtime.errors.ChannelLostError` it raises names the exact
 range it accepted and could not deliver (what it kept, the batch in flight and
-the one forming).
+the one forming). The batch in flight and the one forming share one budget of
+``batch_size`` messages, so at most one batch was never stored, and once the
+actor is dead ``send()`` fails within one round trip (the answer to the batch
+in flight).
 
 How it ends. ``close()`` sends a ``ControlMessage`` close and, with the
 ``close_wait`` option, waits (at most that long) until the actor says its

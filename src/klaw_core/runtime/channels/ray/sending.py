@@ -99,8 +99,10 @@ class SendCalls(RayEndpoint, Generic[T]):
     async def send(self, value: T) -> None:
         """Add ``value`` to the batch, waiting while the channel has no room for it.
 
-        Returns without a round trip while the channel has room and no task
-        is blocked ahead: the batch leaves when full, after ``linger``, or on
+        Returns without a round trip while the channel has room, no task is
+        blocked ahead, and the batch in flight and the one forming hold fewer
+        than ``batch_size`` messages together (at most one batch is ever at
+        risk): the batch leaves when full, after ``linger``, or on
         ``flush()``/``close()``. Blocked sends are admitted first come first
         served, across the senders of this process and, at the actor, across
         processes.
@@ -123,7 +125,7 @@ class SendCalls(RayEndpoint, Generic[T]):
         if (
             link.credit > 0
             and not link.send_line
-            and len(pending) < outbox.max_items
+            and len(pending) + outbox.in_flight_count < outbox.max_items  # loss bound
             and link.lost is None
             and not link.receivers_closed
             and not self._closed
@@ -159,8 +161,9 @@ class SendCalls(RayEndpoint, Generic[T]):
 
         Returns:
             ``Ok(None)`` when added to the batch, ``Err(ChannelFull(capacity))``
-            when the channel is full or tasks are blocked sending (they come
-            first), ``Err(ChannelClosed(reason))`` when every receiver (or this
+            when the channel is full, tasks are blocked sending (they come
+            first), or the batch in flight and the one forming hold
+            ``batch_size`` messages (the loss bound), ``Err(ChannelClosed(reason))`` when every receiver (or this
             sender) is closed. Nothing is added on ``Err``.
 
         Raises:
@@ -173,7 +176,7 @@ class SendCalls(RayEndpoint, Generic[T]):
         link = self._link
         if link.line(link.send_line):
             return Err(ChannelFull(link.capacity))
-        if link.credit <= 0 and self._pump_alive():
+        if (link.credit <= 0 or self._outbox.space() <= 0) and self._pump_alive():
             await self._next_reply()  # the batch in flight tells whether it fitted
         if link.credit <= 0:
             await link.report_local_receivers()
@@ -184,6 +187,8 @@ class SendCalls(RayEndpoint, Generic[T]):
                 return Err(exc.to_struct())
             if link.credit <= 0 or link.send_line:
                 return Err(ChannelFull(link.capacity))
+        if self._outbox.space() <= 0:  # the batch in flight waits in the actor for room
+            return Err(ChannelFull(link.capacity))
         self._add([value])
         return _OK_NONE
 
@@ -296,7 +301,8 @@ class SendCalls(RayEndpoint, Generic[T]):
         place between calls.
         """
         link = self._link
-        if self._outbox.pending and not self._pump_alive():
+        outbox = self._outbox
+        if (outbox.pending or outbox.in_flight) and not self._pump_alive():
             self._start_pump()
         if self._pump is not None:
             event = self._event()
