@@ -80,8 +80,18 @@ async def sleep_in_line(
         >>> asyncio.run(main())
         True
     """
+    held = entry
     if entry[1].done():
         entry = line.rearm(entry, (entry[0], asyncio.get_running_loop().create_future()))
     waiter = cast("asyncio.Future[bool]", entry[1])
-    await bounded(asyncio.shield(waiter), deadline, timeout)
+    try:
+        await bounded(asyncio.shield(waiter), deadline, timeout)
+    except BaseException:
+        # Cancelled or timed out: the caller leaves the line with the entry it
+        # holds, so that entry must be the one in line. Were the fresh one left
+        # there, a head would keep the turn forever and every task behind it
+        # would wait (tests/hardening/test_cancellation.py found it).
+        if entry is not held:
+            line.rearm(entry, held)
+        raise
     return entry
