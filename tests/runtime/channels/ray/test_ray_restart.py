@@ -169,3 +169,34 @@ async def test_restart_when_ray_does_not_retry_the_calls_caught_by_the_crash() -
         await producer
     assert got == list(range(2000))
     assert (tx.epoch, rx.epoch) == (1, 1)
+
+
+async def test_a_sender_blocked_for_room_when_ray_does_not_retry_rejoins_and_goes_on() -> None:
+    # max_task_retries=0 and a full channel: the sender's task waits in the
+    # actor's line of puts (wait_room) when the actor dies; that call fails,
+    # and the sender rejoins the new epoch and waits again, with no error.
+    tx, rx = ray_channel(
+        20,
+        value_type=int,
+        batch_size=5,
+        poll_interval=5.0,
+        actor_options={"max_restarts": 1, "max_task_retries": 0},
+    )
+    got: list[int] = []
+
+    async def produce() -> None:
+        async with tx:
+            for value in range(300):
+                await tx.send(value)
+
+    producer = asyncio.create_task(produce())
+    async with asyncio.timeout(WAIT):
+        while len(got) < 100:
+            got.append(await rx.recv())
+        while (await tx.stats()).tasks_waiting_send == 0:  # blocked: the channel is full
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # its wait_room call is parked at the actor
+        ray.kill(tx.ref.actor, no_restart=False)
+        got += [item async for item in rx]
+        await producer
+    assert got == list(range(300))

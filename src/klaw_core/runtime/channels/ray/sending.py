@@ -32,7 +32,7 @@ from typing import Generic, TypeVar
 from klaw_core.result import Err, Ok, Result
 from klaw_core.runtime.channels.ray.constants import PutAck
 from klaw_core.runtime.channels.ray.endpoint import RayEndpoint
-from klaw_core.runtime.channels.ray.link import call
+from klaw_core.runtime.channels.ray.link import ActorRestarted, call
 from klaw_core.runtime.channels.ray.outbox import Outbox
 from klaw_core.runtime.channels.ray.turns import bounded, sleep_in_line
 from klaw_core.runtime.channels.waiters import Entry
@@ -92,6 +92,9 @@ class SendCalls(RayEndpoint, Generic[T]):
         raise NotImplementedError
 
     def _room_from(self, ack: PutAck) -> None:
+        raise NotImplementedError
+
+    async def _rejoin(self, epoch: int) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------- the calls
@@ -180,7 +183,10 @@ class SendCalls(RayEndpoint, Generic[T]):
             await self._next_reply()  # the batch in flight tells whether it fitted
         if link.credit <= 0:
             await link.report_local_receivers()
-            ack: PutAck = await call(link, link.actor.wait_room.remote(0.0), 0.0)
+            try:
+                ack: PutAck = await call(link, link.actor.wait_room.remote(0.0), 0.0)
+            except ActorRestarted:  # room unknown: the next put finds the new epoch and rejoins
+                return Err(ChannelFull(link.capacity))
             try:
                 self._room_from(ack)
             except ChannelClosedError as exc:
@@ -319,6 +325,9 @@ class SendCalls(RayEndpoint, Generic[T]):
         link.starved += 1  # meanwhile, local receivers tell as soon as they make room
         try:
             ack: PutAck = await call(link, link.actor.wait_room.remote(wait, self._id, final), wait)
+        except ActorRestarted as exc:  # the new epoch knows this sender once it rejoined
+            await self._rejoin(exc.epoch)
+            return False
         finally:
             link.starved -= 1
         if ack.status == "ok":

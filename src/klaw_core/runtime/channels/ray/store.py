@@ -8,15 +8,17 @@ end of channel) is decided here, by plain methods that take the time as a
 the outcome. So the rules are unit-tested without Ray, and a simulator can run
 them under a fake clock (the next issue's simulation tests).
 
-The three concerns, each in one place below:
+The three concerns, each in a module of its own that :class:`ChannelStore`
+takes as a base (this module keeps registration, storing, handing out, end
+of channel and stats; :mod:`.restart` keeps the restart protocol):
 
-- **Flow control** (:meth:`ChannelStore.admit`): capacity counts messages, both
+- **Flow control** (:mod:`.admission`, :meth:`ChannelStore.admit`): capacity counts messages, both
   buffered and handed to receivers but not yet acknowledged. Puts that do not
   fit queue up and are admitted strictly in arrival order (no barging).
-- **Acknowledgement** (:meth:`ChannelStore.ack`): a receiver reports the running
+- **Acknowledgement** (:mod:`.acks`, :meth:`ChannelStore.ack`): a receiver reports the running
   total it delivered; fully delivered frames are forgotten and their room freed.
   Until then the store keeps every frame it handed out.
-- **Liveness** (:meth:`ChannelStore.expire`): every endpoint holds a lease,
+- **Liveness** (:mod:`.leases`, :meth:`ChannelStore.expire`): every endpoint holds a lease,
   renewed by its calls and heartbeats. A sender whose lease expires is *lost*:
   a ``producer_lost`` marker goes into the buffer after its frames. A receiver
   whose lease expires gives back what it held, marked *redelivered*, to the
@@ -33,6 +35,8 @@ from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from klaw_core.runtime.channels.ray.acks import Acknowledgement
+from klaw_core.runtime.channels.ray.admission import Admission
 from klaw_core.runtime.channels.ray.constants import ReaderInfo
 from klaw_core.runtime.channels.ray.entries import (
     PRODUCER_FAILED,
@@ -42,6 +46,7 @@ from klaw_core.runtime.channels.ray.entries import (
     ProducerState,
     marker_frame,
 )
+from klaw_core.runtime.channels.ray.leases import Leases
 from klaw_core.runtime.channels.ray.restart import RestartProtocol
 from klaw_core.runtime.channels.ray.seqranges import SeqRanges
 from klaw_core.runtime.channels.stats import ChannelStats
@@ -56,7 +61,7 @@ __all__ = [
 ]
 
 
-class ChannelStore(RestartProtocol):
+class ChannelStore(Admission, Acknowledgement, Leases, RestartProtocol):
     """The state of one channel at its actor (see the module docstring).
 
     Args:
@@ -161,40 +166,6 @@ class ChannelStore(RestartProtocol):
             self.receivers[reader_id] = Holding(info, now + self.lease_timeout)
         return True
 
-    def renew(
-        self, endpoint_id: int, now: float, session: int | None = None, transit: bool = False
-    ) -> bool:
-        """Extend the lease of an endpoint that just showed it is alive.
-
-        An endpoint pickled to another process (moved) keeps its id and gets a
-        new session; until the new session shows up, the process it left beats
-        for it (it is in transit), and stops once told it was superseded.
-
-        Args:
-            endpoint_id: a sender or receiver id; unknown ids are ignored.
-            now: the store clock.
-            session: the endpoint instance speaking, when known.
-            transit: the beat comes from the process ``session`` left, on its behalf.
-
-        Returns:
-            Whether a transit beat is superseded (another instance of the
-            endpoint has spoken itself); such a beat renews nothing.
-        """
-        if session is not None:
-            seen = self.seen.setdefault(endpoint_id, set())
-            if not transit:
-                seen.add(session)
-            elif seen - {session}:
-                return True
-        deadline = now + self.lease_timeout
-        producer = self.producers.get(endpoint_id)
-        if producer is not None:
-            producer.deadline = deadline
-        holding = self.receivers.get(endpoint_id)
-        if holding is not None:
-            holding.deadline = deadline
-        return False
-
     def is_open_sender(self, sender_id: int) -> bool:
         """Whether ``sender_id`` is registered and still open.
 
@@ -248,186 +219,7 @@ class ChannelStore(RestartProtocol):
         if not self.receivers:
             self.receivers_closed = True
 
-    # ------------------------------------------------------------ flow control
-
-    def room(self) -> int | None:
-        """Messages that fit now.
-
-        Returns:
-            The capacity minus :meth:`used` (at least 0); ``None`` when unbounded.
-        """
-        if self.capacity is None:
-            return None
-        return max(0, self.capacity - self.used())
-
-    def used(self) -> int:
-        """Messages counted against the capacity.
-
-        Returns:
-            Buffered messages plus those handed to receivers and not acknowledged.
-        """
-        return self.buffered + sum(h.held for h in self.receivers.values())
-
-    def admit(self, sender_id: int | None, ticket: tuple[int, int], count: int) -> str:
-        """Decide whether a put of ``count`` messages may store now.
-
-        Puts that do not fit wait in arrival order: a put is admitted only when
-        every put that asked before it was admitted (or gave up), so a busy
-        sender cannot starve a blocked one.
-
-        Args:
-            sender_id: the sender (must be open); ``None`` for an anonymous put
-                (the actor's object path).
-            ticket: identifies the put across its retries, e.g. ``(stream, seq)``.
-            count: messages in the put. A put larger than the capacity is
-                admitted into an empty channel, or it could never be stored.
-
-        Returns:
-            ``"ok"`` (store it now; the ticket is used up), ``"wait"`` (it keeps
-            its place in line), ``"closed"`` (every receiver closed) or
-            ``"sender_closed"``.
-        """
-        if self.receivers_closed:
-            self.withdraw(sender_id or 0, ticket)
-            return "closed"
-        if sender_id is not None and not self.is_open_sender(sender_id):
-            self.withdraw(sender_id, ticket)
-            return "sender_closed"
-        key = (sender_id or 0, ticket[0], ticket[1])
-        if sender_id is not None:
-            self._replace_ticket(key)
-        waiting = self.waiting
-        if waiting and waiting[0] != key:
-            if key not in waiting:
-                waiting.append(key)
-            return "wait"
-        used = self.used()
-        if self.capacity is None or used + count <= self.capacity or used == 0:
-            if waiting:
-                waiting.popleft()
-            return "ok"
-        if not waiting:
-            waiting.append(key)
-        return "wait"
-
-    def reserve(self, sender_id: int, *, first: bool) -> str:
-        """Queue a blocked sender for its turn to put; ``"ok"`` once it is first and one message fits.
-
-        Why: a task blocked in ``send`` has no batch to put yet, but its place
-        in line must count from when it blocked (tokio's rule: sends complete
-        in the order requested), not from when its put will arrive. Its
-        ticket ``(sender, sender, -1)`` stands in for that put: the put
-        replaces it in place (:meth:`_replace_ticket`), so it is admitted first.
-        On ``"ok"`` the ticket stays first until the put arrives, so nobody
-        takes the room meanwhile.
-
-        Args:
-            sender_id: the open sender whose task is blocked.
-            first: the call's first check (it joins the line); a later check
-                finding the ticket gone means it was withdrawn.
-
-        Returns:
-            ``"ok"``, ``"wait"``, ``"withdrawn"``, ``"closed"`` (every receiver
-            closed) or ``"sender_closed"``.
-
-        Example:
-            >>> store = ChannelStore("c", 1, lease_timeout=5.0, now=0.0, senders=[1, 2], receivers=[3])
-            >>> store.store(Frame(b"f", producer=1, stream=1, seq=0, count=1), now=0.0)
-            >>> store.reserve(2, first=True), store.admit(1, (1, 1), 1)  # full: 2 is first in line
-            ('wait', 'wait')
-            >>> _ = store.take(3, session=1, max_messages=1, now=0.0)
-            >>> _ = store.ack(3, session=1, delivered=1, now=0.0)
-            >>> store.reserve(2, first=False), store.admit(1, (1, 1), 1), store.admit(2, (2, 0), 1)
-            ('ok', 'wait', 'ok')
-        """
-        key = (sender_id, sender_id, -1)
-        if self.receivers_closed:
-            self.withdraw(sender_id, key[1:])
-            return "closed"
-        if not self.is_open_sender(sender_id):
-            self.withdraw(sender_id, key[1:])
-            return "sender_closed"
-        waiting = self.waiting
-        mine = [t for t in waiting if t[:2] == key[:2]]
-        if not mine:
-            if not first:
-                return "withdrawn"
-            waiting.append(key)
-        if waiting[0][:2] != key[:2]:
-            return "wait"
-        room = self.room()
-        return "ok" if room is None or room > 0 else "wait"
-
-    def _replace_ticket(self, key: tuple[int, int, int]) -> None:
-        """Drop older tickets of the same stream: one stream has one put in flight.
-
-        A producer instance that died waiting in line leaves its ticket; the
-        instance Ray re-runs under the same stream asks with another seq. Its
-        place in line is the old ticket's (it is the same producer).
-        """
-        waiting = self.waiting
-        stale = [t for t in waiting if t[:2] == key[:2] and t != key]
-        if not stale:
-            return
-        if key in waiting:
-            for ticket in stale:
-                waiting.remove(ticket)
-        else:
-            waiting[waiting.index(stale[0])] = key
-            for ticket in stale[1:]:
-                waiting.remove(ticket)
-
-    def withdraw(self, sender_id: int, ticket: tuple[int, int]) -> None:
-        """Take a put that gave up (timed out) out of the line.
-
-        Args:
-            sender_id: the sender.
-            ticket: as given to :meth:`admit`.
-        """
-        key = (sender_id, ticket[0], ticket[1])
-        if key in self.waiting:
-            self.waiting.remove(key)
-
-    def fresh(self, stream: int, seq: int, count: int) -> int | None:
-        """Messages of a put ``[seq, seq + count)`` this store has not accepted from ``stream``.
-
-        Why: a put is retried when its reply is lost, and a deterministic
-        producer that Ray re-runs sends its stream again from seq 0; both are
-        recognised by ``(stream, seq)`` and stored once. A stream's puts are
-        stored in seq order, so what was accepted is one watermark per stream.
-
-        Args:
-            stream: the sending stream.
-            seq: the put's first seq.
-            count: messages in the put.
-
-        Returns:
-            How many are new (0: a repeat, answer ``"ok"`` without storing), or
-            ``None`` when the put starts past the watermark (a gap: a delayed
-            call of a producer instance that died; refuse it, the live
-            instance sends the seqs before it first).
-
-        Example:
-            >>> store = ChannelStore("c", None, lease_timeout=5.0, now=0.0)
-            >>> store.store(Frame(b"f", producer=1, stream=1, seq=0, count=3), now=0.0)
-            >>> store.fresh(1, 0, 3), store.fresh(1, 2, 3), store.fresh(1, 4, 1)
-            (0, 2, None)
-        """
-        accepted = self.accepted.get(stream, 0)
-        ranges = self.delivered.get(stream)
-        if ranges is not None:
-            accepted = ranges.through(accepted)
-        if self.settled and stream in self.settled:  # it ended, all delivered: a re-run repeats
-            accepted = max(accepted, self.ends.get(stream, 0))
-        if seq > accepted:
-            return None
-        skip = max(0, accepted - seq)
-        if ranges is not None and skip < count:
-            skip += ranges.covered_prefix(seq + skip, seq + count)
-        return max(0, count - skip)
-
-    def _forget_tickets(self, sender_id: int) -> None:
-        self.waiting = deque(t for t in self.waiting if t[0] != sender_id)
+    # ------------------------------------------------------------ storing (admission: .admission)
 
     def store(self, frame: Frame, now: float) -> None:
         """Append an admitted frame to the buffer.
@@ -563,174 +355,7 @@ class ChannelStore(RestartProtocol):
         self.buffered += rest
         self.received -= rest
 
-    def ack(self, reader_id: int, session: int, delivered: int, now: float) -> bool:
-        """Record a receiver's running total of delivered messages.
-
-        Args:
-            reader_id: the receiver (its lease is renewed).
-            session: its instance; acknowledgements of an old session are ignored.
-            delivered: messages it delivered in all (only moves forward, and
-                never past what it was handed).
-            now: the store clock.
-
-        Returns:
-            Whether room was freed (waiting senders should look again).
-        """
-        holding = self.receivers.get(reader_id)
-        if holding is None:
-            return False
-        holding.deadline = now + self.lease_timeout
-        if holding.session != session:
-            return False
-        return self._acknowledge(holding, delivered)
-
-    def _acknowledge(self, holding: Holding, delivered: int) -> bool:
-        delivered = min(delivered, holding.handed)
-        if delivered <= holding.acked:
-            return False
-        newly = delivered - holding.acked
-        holding.acked = delivered
-        frames = holding.frames
-        while frames and newly >= frames[0].pending:
-            frame = frames.popleft()
-            newly -= frame.pending
-            self._count_delivered(frame, frame.count)
-        if frames and newly:
-            self._count_delivered(frames[0], frames[0].skip + newly)
-            frames[0].skip += newly
-        return True
-
-    def _count_delivered(self, frame: Frame, upto: int) -> None:
-        """Record messages ``skip .. upto`` of ``frame`` as delivered (by stream and seq)."""
-        if frame.count:
-            ranges = self.delivered.setdefault(frame.stream, SeqRanges())
-            ranges.add(frame.seq + frame.skip, frame.seq + upto)
-
-    def _trim_delivered(self, frame: Frame) -> bool:
-        """Skip the start of ``frame`` that was delivered already; whether it changed."""
-        ranges = self.delivered.get(frame.stream)
-        if ranges is None or not frame.count:
-            return False
-        covered = ranges.covered_prefix(frame.seq + frame.skip, frame.seq + frame.count)
-        frame.skip += covered
-        return covered > 0
-
-    def _session(self, reader_id: int, session: int, now: float) -> Holding | None:
-        holding = self.receivers.get(reader_id)
-        if holding is None:
-            return None
-        holding.deadline = now + self.lease_timeout
-        if holding.session != session:
-            if holding.session:  # the same receiver, moved or restarted: not a death
-                self._give_back(holding, redelivered=False)
-            holding.session = session
-            holding.handed = holding.acked = 0
-        return holding
-
-    def _recall(self, holding: Holding, count: int) -> None:
-        """Put the last ``count`` messages handed to ``holding`` back at the front, unmarked."""
-        frames = holding.frames
-        returned = 0
-        while frames and returned < count:
-            frame = frames.pop()
-            self.buffer.appendleft(frame)
-            returned += frame.pending
-        self.buffered += returned
-        self.received -= returned
-        holding.handed -= returned
-
-    def _give_back(self, holding: Holding, *, redelivered: bool) -> None:
-        frames = holding.frames
-        returned = 0
-        while frames:
-            frame = frames.pop()
-            frame.redelivered = frame.redelivered or redelivered
-            self.buffer.appendleft(frame)
-            returned += frame.pending
-        self.buffered += returned
-        self.received -= returned
-        holding.handed = holding.acked = 0
-
-    # ------------------------------------------------------------ liveness
-
-    def expire(self, now: float) -> list[tuple[str, int]]:
-        """Declare lost every endpoint whose lease ran out.
-
-        A lost sender gets a ``producer_lost`` marker after its frames; a lost
-        receiver's unacknowledged frames go back to the front of the buffer,
-        marked redelivered, and it is deregistered.
-
-        Args:
-            now: the store clock.
-
-        Returns:
-            ``("producer", id)`` and ``("receiver", id)`` for each endpoint
-            declared lost now, in that order.
-        """
-        events: list[tuple[str, int]] = []
-        self.settle_closed()
-        for sender_id, producer in self._leased_producers():
-            if producer.deadline <= now:
-                producer.status = "lost"
-                self._forget_tickets(sender_id)
-                silent = self.lease_timeout
-                self.buffer.append(
-                    Frame(
-                        marker_frame(
-                            self.channel_id,
-                            PRODUCER_LOST,
-                            sender_id,
-                            f"no call or heartbeat for {silent:g}s (lease expired)",
-                            {"delivered": producer.stored},
-                        ),
-                        producer=sender_id,
-                        stream=0,
-                        seq=0,
-                        count=0,
-                    )
-                )
-                events.append(("producer", sender_id))
-        for reader_id, holding in list(self.receivers.items()):
-            if holding.deadline <= now:
-                del self.receivers[reader_id]
-                if reader_id in self.resuming:  # what it delivered before the restart is unknown
-                    self.uncertain = True
-                if holding.frames:  # what it delivered of them is unknown, after a restart too
-                    self.orphaned = True
-                self._give_back(holding, redelivered=True)
-                events.append(("receiver", reader_id))
-        if events:
-            self._check_senders()
-            if not self.receivers and any(kind == "receiver" for kind, _ in events):
-                self.receivers_closed = True
-        return events
-
-    def next_deadline(self) -> float | None:
-        """The earliest lease deadline.
-
-        Returns:
-            The store-clock time of the next possible expiry, or ``None`` when
-            no endpoint holds a lease.
-        """
-        deadlines = [p.deadline for _, p in self._leased_producers()]
-        deadlines.extend(h.deadline for h in self.receivers.values())
-        return min(deadlines, default=None)
-
-    def _leased_producers(self) -> list[tuple[int, ProducerState]]:
-        """Open senders whose lease can expire now.
-
-        A sender heard closed before a restart is not among them while
-        receivers have yet to report: whether everything it sent was
-        delivered (it is closed) or not (it is lost, unless it comes back to
-        replay) is known only then. Its process may well be gone, and the
-        reports may take longer than its lease.
-        """
-        held = self.ends if self.resuming_pending() else {}
-        return [
-            (sender_id, producer)
-            for sender_id, producer in self.producers.items()
-            if producer.status == "open" and sender_id not in held
-        ]
+    # ------------------------------------------------------------ end of senders
 
     def _check_senders(self) -> None:
         if not self.senders_closed and all(p.status != "open" for p in self.producers.values()):
