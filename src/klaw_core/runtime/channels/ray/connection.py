@@ -17,11 +17,27 @@ import logging
 from typing import Any
 
 import ray as _ray_module
+import ray.exceptions as _ray_exceptions
 
 from klaw_core.runtime.channels.ray.reach import check_reachable
 from klaw_core.runtime.config import RayConfig, load_config
 
-__all__ = ["check_reachable", "ensure_ray", "ray_settings"]
+__all__ = ["ActorUnavailableError", "check_reachable", "ensure_ray", "ray_settings"]
+
+
+class _NeverRaised(Exception):
+    """Stands in for an error this Ray never raises."""
+
+
+ActorUnavailableError: type[Exception] = getattr(
+    _ray_exceptions, "ActorUnavailableError", _NeverRaised
+)
+"""What a call to an actor that Ray is restarting fails with (Ray 2.3x and later).
+
+Older Ray has no separate error: such a call fails with ``RayActorError``
+like a call to a dead actor, and the endpoints treat it as one (a restart is
+then survived through Ray's task retries, ``max_task_retries``, the default).
+"""
 
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module

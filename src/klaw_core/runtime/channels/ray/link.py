@@ -40,8 +40,9 @@ from typing import Any, Final, Protocol
 
 import msgspec
 import ray as _ray_module
-from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayTaskError
+from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
+from klaw_core.runtime.channels.ray.connection import ActorUnavailableError
 from klaw_core.runtime.channels.ray.constants import (
     ALL_RECEIVERS_CLOSED,
     ALL_SENDERS_CLOSED,

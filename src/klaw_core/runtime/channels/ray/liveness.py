@@ -25,9 +25,10 @@ import weakref
 from typing import Any, Final, Protocol
 
 import ray as _ray_module
-from ray.exceptions import ActorUnavailableError, RayActorError
+from ray.exceptions import RayActorError
 
 from klaw_core.runtime.channels.codec import get_codec_pool
+from klaw_core.runtime.channels.ray.connection import ActorUnavailableError
 from klaw_core.runtime.channels.ray.constants import BeatReply
 from klaw_core.runtime.channels.wire import Heartbeat
 
