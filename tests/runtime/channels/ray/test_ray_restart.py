@@ -20,11 +20,18 @@ import ray
 from ray_messages import Reading, produce
 
 from klaw_core.runtime.channels.ray import ray_channel
+from klaw_core.runtime.channels.ray.connection import RAY_REPORTS_RESTARTING
 from klaw_core.runtime.errors import ChannelLostError
 
 pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("ray_cluster")]
 
 WAIT = 240.0
+# Without Ray's own error for a restarting actor (Ray < 2.3x) a call caught by
+# the crash fails like one to a dead actor: restarts are survived only through
+# Ray's task retries (the default), as failure-semantics.md says.
+needs_restarting_error = pytest.mark.skipif(
+    not RAY_REPORTS_RESTARTING, reason="this Ray has no ActorUnavailableError"
+)
 LEASE = 15.0  # generous: a loaded 2-core machine restarts actors and workers slowly
 
 
@@ -143,6 +150,7 @@ async def test_an_idle_receiver_reports_from_its_heartbeat_so_the_others_go_on()
     assert got == list(range(100))
 
 
+@needs_restarting_error
 async def test_restart_when_ray_does_not_retry_the_calls_caught_by_the_crash() -> None:
     # max_task_retries=0: a call in flight fails with Ray's "actor unavailable";
     # the endpoints wait for the actor to answer again, then rejoin its epoch.
@@ -171,6 +179,7 @@ async def test_restart_when_ray_does_not_retry_the_calls_caught_by_the_crash() -
     assert (tx.epoch, rx.epoch) == (1, 1)
 
 
+@needs_restarting_error
 async def test_a_sender_blocked_for_room_when_ray_does_not_retry_rejoins_and_goes_on() -> None:
     # max_task_retries=0 and a full channel: the sender's task waits in the
     # actor's line of puts (wait_room) when the actor dies; that call fails,

@@ -22,12 +22,21 @@ import ray.exceptions as _ray_exceptions
 from klaw_core.runtime.channels.ray.reach import check_reachable
 from klaw_core.runtime.config import RayConfig, load_config
 
-__all__ = ["ActorUnavailableError", "check_reachable", "ensure_ray", "ray_settings"]
+__all__ = [
+    "ActorUnavailableError",
+    "RAY_REPORTS_RESTARTING",
+    "check_reachable",
+    "ensure_ray",
+    "ray_settings",
+]
 
 
 class _NeverRaised(Exception):
     """Stands in for an error this Ray never raises."""
 
+
+RAY_REPORTS_RESTARTING: bool = hasattr(_ray_exceptions, "ActorUnavailableError")
+"""Whether this Ray fails a call to a restarting actor with its own error (2.3x and later)."""
 
 ActorUnavailableError: type[Exception] = getattr(
     _ray_exceptions, "ActorUnavailableError", _NeverRaised
