@@ -26,7 +26,7 @@ from klaw_core.runtime.errors import ChannelLostError
 pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("ray_cluster")]
 
 WAIT = 240.0
-# Without Ray's own error for a restarting actor (Ray < 2.3x) a call caught by
+# Without Ray's own error for a restarting actor (older Ray, such as 2.10) a call caught by
 # the crash fails like one to a dead actor: restarts are survived only through
 # Ray's task retries (the default), as failure-semantics.md says.
 needs_restarting_error = pytest.mark.skipif(

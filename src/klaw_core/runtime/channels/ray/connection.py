@@ -36,12 +36,12 @@ class _NeverRaised(Exception):
 
 
 RAY_REPORTS_RESTARTING: bool = hasattr(_ray_exceptions, "ActorUnavailableError")
-"""Whether this Ray fails a call to a restarting actor with its own error (2.3x and later)."""
+"""Whether this Ray fails a call to a restarting actor with its own error (recent Ray; 2.10 does not)."""
 
 ActorUnavailableError: type[Exception] = getattr(
     _ray_exceptions, "ActorUnavailableError", _NeverRaised
 )
-"""What a call to an actor that Ray is restarting fails with (Ray 2.3x and later).
+"""What a call to an actor that Ray is restarting fails with (recent Ray; 2.10 has none).
 
 Older Ray has no separate error: such a call fails with ``RayActorError``
 like a call to a dead actor, and the endpoints treat it as one (a restart is
