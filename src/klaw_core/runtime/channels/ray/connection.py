@@ -32,7 +32,12 @@ __all__ = [
 
 
 class _NeverRaised(Exception):
-    """Stands in for an error this Ray never raises."""
+    """Stands in for an error this Ray never raises (``except`` it catches nothing).
+
+    Example:
+        >>> issubclass(_NeverRaised, Exception)
+        True
+    """
 
 
 RAY_REPORTS_RESTARTING: bool = hasattr(_ray_exceptions, "ActorUnavailableError")
