@@ -377,24 +377,21 @@ class Link:
         )
 
     def note_waiting(self) -> None:
-        """A task joined or left a line: tell the actor the new counts.
+        """A task joined or left a line: tell the actor the new counts, soon.
 
         Fire-and-forget, and only when the counts differ from the last report,
         so that ``stats()`` in another process counts this process's blocked
-        tasks (exact once the report arrived). More waiting tasks are reported
-        :data:`REPORT_DELAY` later, so a task that blocks only briefly, as a
-        consumer does between batches, costs no actor call; fewer are
-        reported at once (the process may be about to end).
+        tasks. Changes are reported :data:`REPORT_DELAY` later, with the counts
+        of that moment: a task that blocks only briefly (a consumer between
+        batches), or a consumer woken by a message that blocks again soon
+        after, costs no actor call, and no report's submission (about 0.2 ms)
+        lies on a message's way to its receiver. A report lasts one lease, so
+        the tasks of a process that ends before reporting stop counting after
+        one lease.
         """
-        if self.lost is not None:
+        if self.lost is not None or self.waiting() == self._reported:
             return
-        counts = self.waiting()
-        reported = self._reported
-        if counts == reported:
-            return
-        if counts[0] <= reported[0] and counts[1] <= reported[1]:
-            self._send_report()
-        elif not self._report_due:
+        if not self._report_due:
             self._report_due = True
             asyncio.get_running_loop().call_later(REPORT_DELAY, self._send_delayed_report)
 

@@ -53,6 +53,7 @@ from klaw_core.runtime.channels.ray.link import (
     closed_error,
     new_endpoint_id,
 )
+from klaw_core.runtime.channels.ray.packed import GetCall, frame_batch, pack
 from klaw_core.runtime.channels.ray.receiving import ReceiveCalls
 from klaw_core.runtime.channels.stats import ChannelStats
 from klaw_core.runtime.channels.wire import Ack
@@ -427,7 +428,7 @@ class RayReceiver(ReceiveCalls[T]):
         delivered = self.delivered
         self._reported = max(self._reported, delivered)
         report, exclusive = self._report or (None, False)
-        ref = self._link.actor.get_frames.remote(
+        args = GetCall(
             self._id,
             self._stream,
             self._fetch_size,
@@ -439,6 +440,7 @@ class RayReceiver(ReceiveCalls[T]):
             report,
             exclusive,
         )
+        ref = self._link.actor.get_frames_packed.remote(pack(args))
         return ref, report
 
     async def _fetch_loop(
@@ -458,7 +460,7 @@ class RayReceiver(ReceiveCalls[T]):
             ref, report = submitted
             submitted = None
             try:
-                batch: FrameBatch = await call(link, ref, wait)
+                batch = frame_batch(await call(link, ref, wait))
             except ActorRestarted as exc:
                 batch = FrameBatch("restarted", epoch=exc.epoch)
             except ChannelLostError as exc:

@@ -61,6 +61,7 @@ from klaw_core.runtime.channels.ray.link import (
     new_endpoint_id,
 )
 from klaw_core.runtime.channels.ray.outbox import Outbox
+from klaw_core.runtime.channels.ray.packed import PutCall, pack, put_ack
 from klaw_core.runtime.channels.ray.sending import SendCalls
 from klaw_core.runtime.channels.ray.store import PRODUCER_FAILED
 from klaw_core.runtime.channels.stats import ChannelStats
@@ -563,7 +564,7 @@ class RaySender(SendCalls[T]):
     async def _store(self, data: bytes, count: int, ref: Any) -> None:
         """Put one encoded batch until the actor stores it (``ref``: a call already made)."""
         link = self._link
-        put = link.actor.put_frames.remote
+        put = link.actor.put_frames_packed.remote
         outbox = self._outbox
         # The first attempt does not wait in the actor, so every batch gets an
         # answer ("stored" or "full") within one round trip: try_send relies on
@@ -571,12 +572,13 @@ class RaySender(SendCalls[T]):
         wait = 0.0
         while True:
             if ref is None:
-                ref = put(data, count, self._id, self._stream, wait, self._epoch, outbox.oldest())
+                args = PutCall(count, self._id, self._stream, wait, self._epoch, outbox.oldest())
+                ref = put(data, pack(args))
             # Kept until answered: if this loop ends meanwhile, the next pump
             # waits for this answer before sending more (one call in flight).
             self._inflight_ref = ref
             try:
-                ack: PutAck = await call(link, ref, wait)
+                ack = put_ack(await call(link, ref, wait))
             except ActorRestarted as exc:
                 ack = PutAck("restarted", epoch=exc.epoch)
             self._inflight_ref = ref = None
@@ -608,7 +610,7 @@ class RaySender(SendCalls[T]):
         """
         link = self._link
         outbox = self._outbox
-        put = link.actor.put_frames.remote
+        put = link.actor.put_frames_packed.remote
         wait = link.options.poll_interval
         while True:
             self._epoch = epoch
@@ -624,8 +626,8 @@ class RaySender(SendCalls[T]):
                         continue  # released meanwhile: delivered
                     _seq, count, data = entry
                     while True:
-                        args = (data, count, self._id, self._stream, wait, epoch, outbox.oldest())
-                        ack = await call(link, put(*args), wait)
+                        args = PutCall(count, self._id, self._stream, wait, epoch, outbox.oldest())
+                        ack = put_ack(await call(link, put(data, pack(args)), wait))
                         if ack.through >= 0:
                             outbox.release(ack.through)
                         if ack.status == "restarted":
