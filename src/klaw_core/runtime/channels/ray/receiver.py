@@ -472,6 +472,11 @@ class RayReceiver(ReceiveCalls[T]):
             if report is not None and self._report is not None and self._report[0] is report:
                 self._report = None  # the new epoch has it
             if batch.status != "empty" or once or self._wake_gen > generation:
+                line = link.recv_line
+                if line.owner_loop is asyncio.get_running_loop():
+                    # One event-loop step sooner than this task's done callback
+                    # (``_fetched``): the head takes once this task has returned.
+                    line.wake_head()
                 return batch
 
     def _restart(self, epoch: int) -> None:
