@@ -30,6 +30,9 @@ __all__ = ["FrameCalls"]
 
 T = TypeVar("T")
 
+REPLY_AFTER_WAKING = 0.0002
+"""Seconds a put that woke a parked fetch waits before replying (see ``put_frames``)."""
+
 
 class FrameCalls(ActorCore[T]):
     """The frame path of :class:`~.actor.RayChannelActor` (a base class of it).
@@ -114,10 +117,14 @@ class FrameCalls(ActorCore[T]):
             Frame(data, producer=sender_id, stream=sender_id, seq=seq, count=count), self._now()
         )
         if self._readable.waiting:
-            # A receiver is parked: let its get_frames take the frame and reply
-            # before this one does, so the message is not queued behind the ack.
+            # A receiver is parked: its get_frames takes the frame and replies
+            # first. This reply waits a moment more (a sleep(0) is not enough:
+            # Ray sends both replies from other threads): a receiver in the
+            # sender's process handles replies one at a time, and the message
+            # must not queue behind its own ack (about 0.3 ms of one message's
+            # latency, measured). The sender's next batch forms meanwhile.
             self._readable.notify()
-            await asyncio.sleep(0)
+            await asyncio.sleep(REPLY_AFTER_WAKING)
         return PutAck("ok", room=store.room(), through=self._through(sender_id, oldest))
 
     async def get_frames(

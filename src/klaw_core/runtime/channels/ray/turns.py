@@ -85,7 +85,10 @@ async def sleep_in_line(
         entry = line.rearm(entry, (entry[0], asyncio.get_running_loop().create_future()))
     waiter = cast("asyncio.Future[bool]", entry[1])
     try:
-        await bounded(asyncio.shield(waiter), deadline, timeout)
+        # The waiter itself, not a shield around it: a woken task runs one
+        # event-loop step sooner (one message's latency). Cancelled or timed
+        # out, the waiter is cancelled with it, which the line reads as done.
+        await bounded(waiter, deadline, timeout)
     except BaseException:
         # Cancelled or timed out: the caller leaves the line with the entry it
         # holds, so that entry must be the one in line. Were the fresh one left
