@@ -387,8 +387,11 @@ class RayReceiver(ReceiveCalls[T]):
         self._acks.discard(task)
         if task.cancelled() or task.exception() is not None:
             return
-        if self.delivered > self._reported and (self._link.starved or self._fetch is not None):
-            self._report_soon()  # more was delivered while that report was on its way
+        if self.delivered > self._reported:
+            # More was delivered while that report was on its way, and its own
+            # report was held back: send it, fetch in flight or not (at end of
+            # channel none follows, and the siblings' end waits for this one).
+            self._report_soon()
 
     def _drop_stale_fetch(self) -> None:
         """Forget a fetch left unfinished by an event loop that has ended."""
