@@ -56,8 +56,8 @@ Fill = Callable[[int], bool]
 class SendCalls(RayEndpoint, Generic[T]):
     """The send calls of :class:`~.sender.RaySender` (see the module docstring).
 
-    The batch and its pump are the sender's; this base only decides when a
-    value may join the batch.
+    The batch and its pump are :class:`~.pump.BatchPump`'s; this base only
+    decides when a value may join the batch.
 
     Example:
         >>> from klaw_core.runtime.channels.ray.sender import RaySender
@@ -72,7 +72,7 @@ class SendCalls(RayEndpoint, Generic[T]):
     _linger: asyncio.TimerHandle | None
     _error: BaseException | None
 
-    # Provided by the sender (its batch pump).
+    # Provided by the sender and its batch pump (:class:`~.pump.BatchPump`).
     def _check(self) -> None:
         raise NotImplementedError
 
