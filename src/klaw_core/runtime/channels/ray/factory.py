@@ -9,29 +9,26 @@ metadata and per-receiver statistics.
 
 A value type must be importable by Ray workers (defined in a module, not in
 ``__main__``); :func:`~.link.check_portable` refuses it otherwise, here, rather
-than letting the actor fail to start.
+than letting the actor fail to start. Starting the actor itself is
+:func:`~.creation.start_channel_actor`'s.
 """
 
 from __future__ import annotations
 
-import operator
-import uuid
 from typing import Any, Generic, TypeVar, overload
 
 import ray as _ray_module
 
-from klaw_core.runtime.channels.protocols import DEFAULT_CAPACITY
 from klaw_core.runtime.channels.ray import incarnation
-from klaw_core.runtime.channels.ray.actor import remote_actor_class
 from klaw_core.runtime.channels.ray.connection import ensure_ray, ray_settings
 from klaw_core.runtime.channels.ray.constants import ChannelMetadata, PutAck, ReaderInfo
+from klaw_core.runtime.channels.ray.creation import ACTOR_NAME_PREFIX, start_channel_actor
 from klaw_core.runtime.channels.ray.identity import ChannelRef
 from klaw_core.runtime.channels.ray.link import (
     Link,
     RayChannelOptions,
     call,
     call_blocking,
-    check_portable,
     closed_error,
     get_link,
     new_endpoint_id,
@@ -47,9 +44,6 @@ T = TypeVar("T")
 
 # Ray's annotations are partial; its API is used dynamically (the tests check it).
 ray: Any = _ray_module
-
-ACTOR_NAME_PREFIX = "klaw-channel:"
-"""Ray actor name of a named channel: this prefix, then the channel's name."""
 
 
 def default_options() -> RayChannelOptions:
@@ -72,19 +66,6 @@ def default_options() -> RayChannelOptions:
         lease_timeout=defaults.lease_timeout,
         heartbeat_interval=defaults.heartbeat_interval,
     )
-
-
-def _capacity(capacity: int | None, unbounded: bool) -> int | None:
-    if unbounded:
-        if capacity is not None:
-            raise ValueError("give either a capacity or unbounded=True, not both")
-        return None
-    if capacity is None:
-        return DEFAULT_CAPACITY
-    capacity = operator.index(capacity)  # TypeError for floats, strings, ...
-    if capacity < 1:
-        raise ValueError(f"capacity must be at least 1, got {capacity}")
-    return capacity
 
 
 class RayChannel(Generic[T]):
@@ -179,18 +160,19 @@ class RayChannel(Generic[T]):
             TypeError: ``capacity`` is not an int, or ``value_type`` is defined
                 in ``__main__``.
         """
-        return cls._create(
+        ref = start_channel_actor(
             capacity,
             unbounded=unbounded,
             value_type=value_type,
             name=name,
             namespace=namespace,
             detached=detached,
-            options=options,
+            options=options or default_options(),
             actor_options=actor_options,
             senders=(),
             receivers=(),
         )
+        return cls(get_link(ref))
 
     @classmethod
     def create_pair(
@@ -231,92 +213,20 @@ class RayChannel(Generic[T]):
                 in ``__main__``.
         """
         sender_id, reader_id = new_endpoint_id(), new_endpoint_id()
-        chan = cls._create(
+        ref = start_channel_actor(
             capacity,
             unbounded=unbounded,
             value_type=value_type,
             name=name,
             namespace=namespace,
             detached=detached,
-            options=options,
+            options=options or default_options(),
             actor_options=actor_options,
             senders=(sender_id,),
             receivers=(reader_id,),
         )
+        chan = cls(get_link(ref))
         return RaySender(chan.ref, sender_id), RayReceiver(chan.ref, reader_id)
-
-    @classmethod
-    def _create(
-        cls,
-        capacity: int | None,
-        *,
-        unbounded: bool,
-        value_type: object,
-        name: str | None,
-        namespace: str | None,
-        detached: bool,
-        options: RayChannelOptions | None,
-        actor_options: dict[str, Any] | None,
-        senders: tuple[int, ...],
-        receivers: tuple[int, ...],
-    ) -> RayChannel[Any]:
-        capacity = _capacity(capacity, unbounded)
-        options = options or default_options()
-        check_portable(value_type)
-        if detached and name is None:
-            raise ValueError("a detached channel needs a name (nothing could attach to it)")
-        ensure_ray()
-        settings = ray_settings()
-        suffix = uuid.uuid4().hex
-        channel_id = f"{name}#{suffix[:8]}" if name is not None else f"ch-{suffix[:16]}"
-        opts: dict[str, Any] = {
-            "num_cpus": 0,
-            "max_concurrency": settings.max_concurrency,
-            "max_restarts": settings.max_restarts,
-            "max_task_retries": settings.max_task_retries,
-        }
-        if name is not None:
-            namespace = namespace or settings.namespace
-            opts["name"] = ACTOR_NAME_PREFIX + name
-            opts["namespace"] = namespace
-            if detached:
-                opts["lifetime"] = "detached"
-        else:
-            namespace = None
-        opts.update(actor_options or {})
-        try:
-            actor = (
-                remote_actor_class()
-                .options(**opts)
-                .remote(
-                    channel_id,
-                    capacity,
-                    value_type,
-                    senders,
-                    receivers,
-                    name=name,
-                    namespace=namespace,
-                    max_frame_size=options.max_frame_size,
-                    lease_timeout=options.lease_timeout,
-                )
-            )
-        except ValueError as exc:
-            if name is not None:
-                raise ValueError(
-                    f"a channel named {name!r} already exists in namespace {namespace!r}; "
-                    "use RayChannel.attach() to connect to it"
-                ) from exc
-            raise
-        ref = ChannelRef(
-            actor,
-            channel_id,
-            capacity=capacity,
-            value_type=value_type,
-            name=name,
-            namespace=namespace,
-            options=options,
-        )
-        return cls(get_link(ref))
 
     @classmethod
     def attach(
