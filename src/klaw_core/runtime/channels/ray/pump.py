@@ -6,7 +6,7 @@ when a value may join the local batch. This base owns what happens to the
 batch after that, so that flow control towards the actor reads in one file:
 
 - **The pump.** One task per sender puts the batch in one actor call
-  (``put_frames_packed``), made at ``send()`` when no call is in flight
+  (``put_frames_packed``), started by ``send()`` when no call is in flight
   (natural batching), after ``linger`` otherwise, and keeps one call in
   flight: its answer releases what was delivered, tells the room left
   (the process's shared credit), or says the channel is full, in which case
@@ -160,32 +160,7 @@ class BatchPump(SendCalls[T]):
         self._cancel_linger()
         loop = asyncio.get_running_loop()
         self._loop = loop
-        self._put_now()
         self._pump = loop.create_task(self._run_pump())
-
-    def _put_now(self) -> None:
-        """Make the put of the local batch now, not when the pump task first runs.
-
-        One message's latency: no event-loop step lies between ``send()`` and
-        the actor call. The pump awaits the reply (the batch is in flight).
-        """
-        outbox = self._outbox
-        if (
-            self._restart_epoch is not None
-            or outbox.in_flight is not None
-            or not outbox.pending
-            or self._error is not None
-        ):
-            return
-        data, count = outbox.take()
-        if outbox.error is not None:
-            self._error, outbox.error = outbox.error, None
-        if count:
-            args = PutCall(count, self._id, self._stream, 0.0, self._epoch, outbox.oldest())
-            try:
-                self._inflight_ref = self._link.actor.put_frames_packed.remote(data, pack(args))
-            except Exception:  # the pump makes the call again and keeps its error
-                self._inflight_ref = None
 
     def _notify(self) -> None:
         if self._space is not None:
@@ -251,7 +226,7 @@ class BatchPump(SendCalls[T]):
             epoch, self._restart_epoch = self._restart_epoch, None
             if epoch is not None and epoch != self._epoch:
                 await self._rejoin(epoch)
-            if outbox.in_flight is not None:  # made by _put_now, or abandoned by its event loop
+            if outbox.in_flight is not None:  # a call its event loop abandoned: its answer first
                 await self._store(*outbox.in_flight, self._inflight_ref)
             while outbox.pending and self._error is None:
                 data, count = outbox.take()
