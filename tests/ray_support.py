@@ -10,6 +10,8 @@ Importing Ray to find out would cost a second and break the tests that check
 from __future__ import annotations
 
 import importlib.util
+import os
+from pathlib import Path
 
 
 def ray_installed() -> bool:
@@ -19,3 +21,29 @@ def ray_installed() -> bool:
 
 
 HAVE_RAY = ray_installed()
+
+
+def init_test_ray() -> bool:
+    """Start the suite's one local Ray unless it runs already; True if this call started it.
+
+    Every fixture that needs Ray starts it here, so whichever runs first starts
+    it the same way: 2 CPUs, no dashboard, and the Ray channel tests' helpers
+    (``ray_messages.py``, whose types the workers import by module name) on
+    the workers' ``PYTHONPATH``.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    helpers = str(Path(__file__).parent / "runtime" / "channels" / "ray")
+    path = os.pathsep.join(p for p in (helpers, os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        namespace="klaw-tests",
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    return True

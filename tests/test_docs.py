@@ -44,7 +44,7 @@ from typing import Any
 import pytest
 
 from klaw_core._env import env_flag
-from ray_support import HAVE_RAY
+from ray_support import HAVE_RAY, init_test_ray
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -146,12 +146,7 @@ def ray_session() -> Iterator[None]:
     """
     import ray
 
-    started = False
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        started = True
+    started = init_test_ray()
     yield
     if started:
         ray.shutdown()

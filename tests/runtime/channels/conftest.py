@@ -9,14 +9,13 @@ provides it in ``BACKEND_FIXTURES`` (requested only when that backend runs).
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
 from klaw_core.runtime.channels import Receiver, Sender, channel
+from ray_support import init_test_ray
 
 BACKENDS = [
     pytest.param("local", id="local"),
@@ -31,21 +30,7 @@ BACKEND_FIXTURES: dict[str, str] = {"ray": "ray_cluster"}
 def ray_cluster() -> Iterator[None]:
     """One real local Ray for the whole session (started on first use, ~3 s), shut down at the end."""
     ray = pytest.importorskip("ray")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    started = not ray.is_initialized()
-    if started:
-        # Workers import the Ray tests' message types by module name (types
-        # defined in __main__ or a test module would not unpickle there).
-        helpers = str(Path(__file__).parent / "ray")
-        path = os.pathsep.join(p for p in (helpers, os.environ.get("PYTHONPATH")) if p)
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            log_to_driver=False,
-            namespace="klaw-tests",
-            runtime_env={"env_vars": {"PYTHONPATH": path}},
-        )
+    started = init_test_ray()
     yield
     if started:
         ray.shutdown()
