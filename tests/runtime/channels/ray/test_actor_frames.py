@@ -7,7 +7,7 @@ The endpoints make only these calls; they must mean exactly what the unpacked
 from __future__ import annotations
 
 import pytest
-from tests.runtime.channels.ray.test_ray_actor import CID, READER, SENDER, STREAM, frame, payloads
+from actor_support import CID, READER, SENDER, STREAM, frame, payloads
 
 from klaw_core.runtime.channels.ray.actor import RayChannelActor
 from klaw_core.runtime.channels.ray.constants import FrameBatch

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from actor_support import CID, READER, SENDER, STREAM, WAIT, ack_frame, frame, payloads
 
 from klaw_core.runtime.channels.codec import get_codec_pool
 from klaw_core.runtime.channels.ray.actor import RayChannelActor, type_name
@@ -25,36 +26,12 @@ from klaw_core.runtime.channels.ray.constants import (
 )
 from klaw_core.runtime.channels.ray.store import PRODUCER_FAILED, marker_frame
 from klaw_core.runtime.channels.stats import ChannelStats
-from klaw_core.runtime.channels.wire import Ack, ControlMessage, DataMessage, Heartbeat
+from klaw_core.runtime.channels.wire import ControlMessage, DataMessage, Heartbeat
 from klaw_core.runtime.errors import (
     MalformedHeader,
     TruncatedFrame,
     UnknownSchemaVersion,
 )
-
-CID = "chan-1"
-SENDER, READER, STREAM = 11, 21, 31
-WAIT = 5.0
-
-
-def frame(items: list[Any], seq: int = 0, channel_id: str = CID, version: int = 1) -> bytes:
-    """One batch frame, as a RaySender builds it."""
-    message = DataMessage.new(items, channel_id=channel_id, seq=seq, version=version)
-    return bytes(get_codec_pool().encode_frames([message]))
-
-
-def ack_frame(delivered: int, channel_id: str = CID) -> bytes:
-    """An ``Ack`` envelope carrying a receiver's delivered total."""
-    return bytes(get_codec_pool().encode_frames([Ack.new(delivered, channel_id=channel_id)]))
-
-
-def payloads(frames: tuple[bytes, ...]) -> list[Any]:
-    """Every value held by ``frames``, in order."""
-    out: list[Any] = []
-    for data in frames:
-        for message in get_codec_pool().decode_frames(data, DataMessage[list[Any]]):
-            out.extend(message.payload)
-    return out
 
 
 def make(capacity: int | None = 10, value_type: Any = int) -> RayChannelActor[Any]:
