@@ -260,6 +260,9 @@ class Echo:
     async def echo(self, value: Any) -> Any:
         return value
 
+    async def echo_first(self, first: bytes, second: bytes) -> bytes:
+        return first
+
 
 def latency(ray: Any, samples: int, gap: float) -> dict[str, list[float]]:
     """Seconds from sending one message to receiving it, under light load (one every ``gap`` s).
@@ -267,6 +270,9 @@ def latency(ray: Any, samples: int, gap: float) -> dict[str, list[float]]:
     Three transports, sampled in turn: a klaw Ray channel (natural batching:
     the message leaves at once), ``ray.util.queue.Queue`` (a ``get_async``
     already waiting), and a bare async actor call (the round-trip floor).
+    Also the bare call with one small ``bytes`` argument and with two: what
+    a call argument costs (why a small put packs its frames into its call,
+    ``klaw_core.runtime.channels.ray.packed``).
     """
     import asyncio
 
@@ -287,7 +293,10 @@ def latency(ray: Any, samples: int, gap: float) -> dict[str, list[float]]:
             "klaw channel": [],
             "ray.util.queue.Queue": [],
             "bare actor call": [],
+            "bare actor call, 1 bytes argument": [],
+            "bare actor call, 2 bytes arguments": [],
         }
+        frames, call = b"\x00" * 48, b"\x01" * 16  # a one-message put's sizes
         for i in range(samples):
             waiting = asyncio.ensure_future(rx.recv())
             await asyncio.sleep(gap)
@@ -305,6 +314,14 @@ def latency(ray: Any, samples: int, gap: float) -> dict[str, list[float]]:
             start = time.perf_counter()
             await echo.echo.remote(i)
             out["bare actor call"].append(time.perf_counter() - start)
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await echo.echo.remote(frames + call)
+            out["bare actor call, 1 bytes argument"].append(time.perf_counter() - start)
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await echo.echo_first.remote(frames, call)
+            out["bare actor call, 2 bytes arguments"].append(time.perf_counter() - start)
         await tx.close()
         await rx.close()
         ray.kill(echo)

@@ -210,6 +210,10 @@ KLAW_LATENCY, QUEUE_LATENCY, BARE_LATENCY = (
     "ray.util.queue.Queue",
     "bare actor call",
 )
+ONE_ARGUMENT, TWO_ARGUMENTS = (
+    "bare actor call, 1 bytes argument",
+    "bare actor call, 2 bytes arguments",
+)
 
 
 def _latency(report: Report, lat: dict[str, list[float]]) -> None:
@@ -233,6 +237,19 @@ def _latency(report: Report, lat: dict[str, list[float]]) -> None:
             "<= the Queue's p50",
             ours <= queue,
             {"p50_ms": p50, "p99_ms": p99, "ratio_vs_queue": ours / queue},
+        )
+    )
+    one, two = p50[ONE_ARGUMENT], p50[TWO_ARGUMENTS]
+    report.add(
+        Figure(
+            "ray.latency.second_argument",
+            f"Ray ({VERSIONS['ray']}): a bare actor call with two small bytes arguments vs "
+            "the same bytes in one (why a small put carries its frames in its call), p50",
+            f"{two:.2f} vs {one:.2f} ms: a second argument costs {two - one:+.2f} ms "
+            f"({two / one:.3f}x)",
+            "",
+            None,
+            {"one_ms": one, "two_ms": two},
         )
     )
 

@@ -1,4 +1,4 @@
-"""The packed form of the frame path (``put_frames_packed``/``get_frames_packed``), in-process.
+"""The packed form of the frame path (``put_frames_inline``/``_packed``, ``get_frames_packed``), in-process.
 
 The endpoints make only these calls; they must mean exactly what the unpacked
 ``put_frames``/``get_frames`` mean, and refuse a malformed call in klaw's words.
@@ -48,6 +48,24 @@ async def test_packed_put_and_get_mean_what_the_unpacked_calls_mean() -> None:
     assert (await actor.stats()).buffered == 0
 
 
+async def test_an_inline_put_carries_its_frames_inside_the_call() -> None:
+    actor = make(10)
+    call = PutCall(2, SENDER, STREAM, 0.0, 0, -1, frame([4, 5]))
+    ack = put_ack(await actor.put_frames_inline(pack(call)))
+    assert (ack.status, ack.room) == ("ok", 8)
+    again = put_ack(await actor.put_frames_inline(pack(call)))  # a repeated put stores nothing
+    assert (again.status, again.room) == ("ok", 8)
+    batch = frame_batch(await actor.get_frames_packed(get_call()))
+    assert (batch.counts, payloads(batch.frames)) == ((2,), [4, 5])
+
+
+async def test_an_inline_put_without_frames_is_refused_and_changes_nothing() -> None:
+    actor = make(10)
+    with pytest.raises(MalformedPayload, match="holds no frames"):
+        await actor.put_frames_inline(pack(PutCall(1, SENDER, STREAM, 0.0, 0, -1)))
+    assert (await actor.stats()).buffered == 0
+
+
 async def test_a_packed_put_for_an_older_epoch_is_not_applied() -> None:
     actor = make(10)
     ack = put_ack(
@@ -76,6 +94,8 @@ async def test_a_malformed_packed_call_is_refused_and_changes_nothing(call: byte
     actor = make(10)
     with pytest.raises(MalformedPayload, match="PutCall call"):
         await actor.put_frames_packed(frame([1]), call)
+    with pytest.raises(MalformedPayload, match="PutCall call"):
+        await actor.put_frames_inline(call)
     with pytest.raises(MalformedPayload, match="GetCall call"):
         await actor.get_frames_packed(call)
     assert (await actor.stats()).buffered == 0

@@ -31,6 +31,7 @@ from klaw_core.runtime.channels.ray import (
     ray_channel,
 )
 from klaw_core.runtime.channels.ray.constants import FrameBatch
+from klaw_core.runtime.channels.ray.packed import INLINE_PUT_BYTES
 from klaw_core.runtime.channels.wire import DataMessage
 from klaw_core.runtime.errors import (
     ChannelClosedError,
@@ -411,4 +412,17 @@ async def test_seqs_the_actor_says_were_delivered_are_dropped_by_recv_and_async_
     got.append(await within(anext(rx)))
     assert got == [10, 13, 14]
     await tx.close()
+    await rx.close()
+
+
+async def test_batches_larger_and_smaller_than_the_inline_put_size_both_arrive() -> None:
+    # A put of at most INLINE_PUT_BYTES travels inside its packed call; a
+    # larger one beside it (packed.put_arguments).
+    tx, rx = channel(None, backend="ray", value_type=int)
+    big = list(range(1 << 20, (1 << 20) + INLINE_PUT_BYTES // 4))  # 5 bytes each encoded
+    await within(tx.send_batch(big))
+    await within(tx.flush())
+    await tx.send(7)
+    await tx.close()
+    assert await within(drain(rx)) == [*big, 7]
     await rx.close()

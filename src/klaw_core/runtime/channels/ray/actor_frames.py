@@ -25,6 +25,7 @@ from klaw_core.runtime.channels.ray.constants import (
 from klaw_core.runtime.channels.ray.packed import INLINE_REPLY_BYTES, GetCall, PutCall, pack, unpack
 from klaw_core.runtime.channels.ray.store import Frame
 from klaw_core.runtime.channels.wire import MessageKind
+from klaw_core.runtime.errors import MalformedPayload
 
 __all__ = ["FrameCalls"]
 
@@ -238,7 +239,27 @@ class FrameCalls(ActorCore[T]):
             MalformedPayload: ``call`` is not an encoded ``PutCall``; else as
                 :meth:`put_frames`.
         """
+        return await self._put_packed(data, unpack(call, PutCall))
+
+    async def put_frames_inline(self, call: bytes) -> bytes:
+        """:meth:`put_frames` with every argument, the frames too, packed in one ``bytes``.
+
+        Args:
+            call: a packed :class:`~.packed.PutCall` whose ``frames`` holds the batch.
+
+        Returns:
+            The packed :class:`~.constants.PutAck`.
+
+        Raises:
+            MalformedPayload: ``call`` is not an encoded ``PutCall`` with
+                frames; else as :meth:`put_frames`.
+        """
         args = unpack(call, PutCall)
+        if args.frames is None:
+            raise MalformedPayload("PutCall call holds no frames")
+        return await self._put_packed(args.frames, args)
+
+    async def _put_packed(self, data: bytes, args: PutCall) -> bytes:
         ack = await self.put_frames(
             data,
             args.count,

@@ -3,13 +3,14 @@
 Why: Ray serializes each argument and reply of an actor call on its own, and
 moves ``bytes`` on a fast path (no pickling). On the 2-core CI machine, six
 numeric arguments cost about 0.2 ms more per call than one ``bytes`` holding
-them, and a Struct reply about 0.2 ms more than its MessagePack encoding;
-one message's latency pays both (``benchmarks/bench_ray_channel.py``). So the
-endpoints call :meth:`~.actor_frames.FrameCalls.put_frames_packed` and
-:meth:`~.actor_frames.FrameCalls.get_frames_packed`, which take a
-:class:`PutCall` / :class:`GetCall` encoded and reply with the
-:class:`~.constants.PutAck` / :class:`~.constants.FrameBatch` encoded; the
-unpacked ``put_frames`` / ``get_frames`` stay for readers and tests.
+them, a second ``bytes`` argument about 0.08 ms, and a Struct reply about
+0.2 ms more than its MessagePack encoding; one message's latency pays them all
+(``benchmarks/bench_ray_channel.py``). So the endpoints put with
+:func:`put_arguments` (a small batch travels inside its packed :class:`PutCall`,
+one argument; a large one beside it, so that it is not copied once more) and
+fetch with :meth:`~.actor_frames.FrameCalls.get_frames_packed`; the actor
+replies with the :class:`~.constants.PutAck` / :class:`~.constants.FrameBatch`
+encoded. The unpacked ``put_frames`` / ``get_frames`` stay for readers and tests.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from klaw_core.runtime.channels.ray.constants import FrameBatch, PutAck
 from klaw_core.runtime.errors import MalformedPayload
 
 __all__ = [
+    "INLINE_PUT_BYTES",
     "INLINE_REPLY_BYTES",
     "GetCall",
     "PutCall",
     "frame_batch",
     "pack",
     "put_ack",
+    "put_arguments",
     "unpack",
 ]
 
@@ -35,13 +38,15 @@ T = TypeVar("T")
 
 
 class PutCall(msgspec.Struct, frozen=True, gc=False, array_like=True):
-    """A ``put_frames`` call's arguments but the frames, packed as one argument.
+    """A ``put_frames`` call's arguments, packed as one argument.
 
-    The fields are ``put_frames``'s, in order.
+    The fields are ``put_frames``'s, in order; ``frames`` holds the frames
+    themselves for a batch of at most :data:`INLINE_PUT_BYTES` (``None`` when
+    they travel as an argument of their own).
 
     Example:
         >>> unpack(pack(PutCall(1, 7, 8, 0.0, 0, -1)), PutCall)
-        PutCall(count=1, sender_id=7, session=8, timeout=0.0, epoch=0, oldest=-1)
+        PutCall(count=1, sender_id=7, session=8, timeout=0.0, epoch=0, oldest=-1, frames=None)
     """
 
     count: int
@@ -50,6 +55,7 @@ class PutCall(msgspec.Struct, frozen=True, gc=False, array_like=True):
     timeout: float | None
     epoch: int | None
     oldest: int
+    frames: bytes | None = None
 
 
 class GetCall(msgspec.Struct, frozen=True, gc=False, array_like=True):
@@ -78,6 +84,14 @@ INLINE_REPLY_BYTES: Final = 64 * 1024
 Ray moves ``bytes`` on a fast path (no pickling; a Struct reply costs about
 0.2 ms more on a 2-core machine), which matters for one message's latency;
 above this size the extra copy of encoding would cost more than it saves.
+"""
+
+
+INLINE_PUT_BYTES: Final = 64 * 1024
+"""Largest batch that travels inside its packed :class:`PutCall` (one call argument).
+
+Each argument of an actor call costs about 0.08 ms on a 2-core machine; above
+this size the copy into the packed call would cost more than that.
 """
 
 
@@ -116,6 +130,34 @@ def unpack(call: bytes, kind: type[T]) -> T:
         return decoder.decode(call)  # type: ignore[return-value]
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise MalformedPayload.from_decode(exc, None, f"{kind.__name__} call") from exc
+
+
+def put_arguments(call: PutCall) -> tuple[str, tuple[bytes, ...]]:
+    """The channel actor's method and the arguments that make the put ``call``.
+
+    ``call.frames`` holds the batch. A small one travels inside the packed
+    call (``put_frames_inline``, one argument); a larger one beside it
+    (``put_frames_packed``), so that it is not copied into the packed call.
+
+    Args:
+        call: the put's arguments, frames included.
+
+    Returns:
+        The method's name and its arguments (the reply of either: a packed
+        :class:`~.constants.PutAck`).
+
+    Example:
+        >>> name, args = put_arguments(PutCall(1, 7, 8, 0.0, 0, -1, b"frames"))
+        >>> name, unpack(args[0], PutCall).frames
+        ('put_frames_inline', b'frames')
+        >>> name, args = put_arguments(PutCall(1, 7, 8, 0.0, 0, -1, bytes(INLINE_PUT_BYTES + 1)))
+        >>> name, len(args[0]), unpack(args[1], PutCall).frames
+        ('put_frames_packed', 65537, None)
+    """
+    data = call.frames
+    if data is None or len(data) <= INLINE_PUT_BYTES:
+        return "put_frames_inline", (pack(call),)
+    return "put_frames_packed", (data, pack(msgspec.structs.replace(call, frames=None)))
 
 
 def put_ack(reply: bytes) -> PutAck:

@@ -6,7 +6,7 @@ when a value may join the local batch. This base owns what happens to the
 batch after that, so that flow control towards the actor reads in one file:
 
 - **The pump.** One task per sender puts the batch in one actor call
-  (``put_frames_packed``), started by ``send()`` when no call is in flight
+  (:func:`~.packed.put_arguments`), started by ``send()`` when no call is in flight
   (natural batching), after ``linger`` otherwise, and keeps one call in
   flight: its answer releases what was delivered, tells the room left
   (the process's shared credit), or says the channel is full, in which case
@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from klaw_core.runtime.channels.ray.constants import ALL_RECEIVERS_CLOSED, LOST_DETAIL, PutAck
 from klaw_core.runtime.channels.ray.link import ActorRestarted, call, closed_error
-from klaw_core.runtime.channels.ray.packed import PutCall, pack, put_ack
+from klaw_core.runtime.channels.ray.packed import PutCall, put_ack, put_arguments
 from klaw_core.runtime.channels.ray.sending import SendCalls
 from klaw_core.runtime.errors import ChannelLostError, ReceiversClosedError
 
@@ -247,10 +247,14 @@ class BatchPump(SendCalls[T]):
             self._set_waiting_room(False)
             self._notify()
 
+    def _submit(self, put: PutCall) -> Any:
+        """Make the put call ``put`` (frames included); return its ``ObjectRef``."""
+        method, args = put_arguments(put)
+        return getattr(self._link.actor, method).remote(*args)
+
     async def _store(self, data: bytes, count: int, ref: Any) -> None:
         """Put one encoded batch until the actor stores it (``ref``: a call already made)."""
         link = self._link
-        put = link.actor.put_frames_packed.remote
         outbox = self._outbox
         # The first attempt does not wait in the actor, so every batch gets an
         # answer ("stored" or "full") within one round trip: try_send relies on
@@ -258,8 +262,10 @@ class BatchPump(SendCalls[T]):
         wait = 0.0
         while True:
             if ref is None:
-                args = PutCall(count, self._id, self._stream, wait, self._epoch, outbox.oldest())
-                ref = put(data, pack(args))
+                args = PutCall(
+                    count, self._id, self._stream, wait, self._epoch, outbox.oldest(), data
+                )
+                ref = self._submit(args)
             # Kept until answered: if this loop ends meanwhile, the next pump
             # waits for this answer before sending more (one call in flight).
             self._inflight_ref = ref
@@ -296,7 +302,6 @@ class BatchPump(SendCalls[T]):
         """
         link = self._link
         outbox = self._outbox
-        put = link.actor.put_frames_packed.remote
         wait = link.options.poll_interval
         while True:
             self._epoch = epoch
@@ -312,8 +317,10 @@ class BatchPump(SendCalls[T]):
                         continue  # released meanwhile: delivered
                     _seq, count, data = entry
                     while True:
-                        args = PutCall(count, self._id, self._stream, wait, epoch, outbox.oldest())
-                        ack = put_ack(await call(link, put(data, pack(args)), wait))
+                        args = PutCall(
+                            count, self._id, self._stream, wait, epoch, outbox.oldest(), data
+                        )
+                        ack = put_ack(await call(link, self._submit(args), wait))
                         if ack.through >= 0:
                             outbox.release(ack.through)
                         if ack.status == "restarted":
