@@ -395,9 +395,22 @@ def test_inspect_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     assert b"Traceback" not in stderr
 
 
+#: ``python -m klaw_core`` with Python's SIGINT handler installed. A suite
+#: started in the background by a shell without job control (``cmd &`` in a
+#: script, as CI runners may start it) has SIGINT ignored, its children inherit
+#: that, and Python keeps it ignored: Ctrl-C is then the shell's to deliver, not
+#: the test's. This test is about klaw's answer to SIGINT, so its child takes
+#: the signal whatever the suite's own disposition (no ``preexec_fn``: unsafe in
+#: a process with threads, as a Ray test session has).
+RUN_WITH_SIGINT = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'klaw'; runpy.run_module('klaw_core', run_name='__main__', alter_sys=True)"
+)
+
+
 def test_interrupt_exits_130(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "klaw_core", "inspect", "-"],
+        [sys.executable, "-c", RUN_WITH_SIGINT, "inspect", "-"],
         cwd=tmp_path,
         env=klaw_env({"PYTHONUNBUFFERED": "1"}),
         stdin=subprocess.PIPE,
