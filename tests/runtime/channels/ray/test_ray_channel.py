@@ -426,3 +426,21 @@ async def test_batches_larger_and_smaller_than_the_inline_put_size_both_arrive()
     await tx.close()
     assert await within(drain(rx)) == [*big, 7]
     await rx.close()
+
+
+async def test_a_small_first_batch_does_not_split_the_batch_budget_for_good() -> None:
+    # The batch in flight and the one forming share one budget of batch_size
+    # messages. A producer that sends one message, yields (it leaves alone)
+    # and then floods must still get full batches: the pump lets blocked sends
+    # refill before it takes, or every other put would carry one message.
+    batch, batches = 64, 40
+    tx, rx = channel(None, backend="ray", value_type=int, batch_size=batch)
+    assert isinstance(tx, RaySender)
+    await tx.send(-1)
+    await asyncio.sleep(0)  # the pump puts the lone message
+    for i in range(batch * batches):
+        await tx.send(i)
+    await within(tx.close())
+    assert await within(drain(rx)) == [-1, *range(batch * batches)]
+    assert tx._replies <= batches + 2  # split for good: about 2 * batches
+    await rx.close()

@@ -229,6 +229,13 @@ class BatchPump(SendCalls[T]):
             if outbox.in_flight is not None:  # a call its event loop abandoned: its answer first
                 await self._store(*outbox.in_flight, self._inflight_ref)
             while outbox.pending and self._error is None:
+                if self._link.send_line and outbox.space() > 0:
+                    # Blocked sends refill the batch first. Taking the few
+                    # values pending now would split the one-batch budget
+                    # between a tiny batch in flight and a large one forming,
+                    # for good: a producer that sent 1 message, yielded and
+                    # then flooded put 1 and 16,383 messages by turns (-15 %).
+                    await asyncio.sleep(0)
                 data, count = outbox.take()
                 if outbox.error is not None and self._error is None:
                     self._error, outbox.error = outbox.error, None
