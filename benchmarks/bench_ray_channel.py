@@ -264,15 +264,22 @@ class Echo:
         return first
 
 
-def latency(ray: Any, samples: int, gap: float) -> dict[str, list[float]]:
+def latency(ray: Any, samples: int, gap: float, block: int = 20) -> dict[str, list[float]]:
     """Seconds from sending one message to receiving it, under light load (one every ``gap`` s).
 
-    Three transports, sampled in turn: a klaw Ray channel (natural batching:
-    the message leaves at once), ``ray.util.queue.Queue`` (a ``get_async``
-    already waiting), and a bare async actor call (the round-trip floor).
-    Also the bare call with one small ``bytes`` argument and with two: what
-    a call argument costs (why a small put packs its frames into its call,
+    Three transports: a klaw Ray channel (natural batching: the message leaves
+    at once), ``ray.util.queue.Queue`` (a ``get_async`` already waiting), and a
+    bare async actor call (the round-trip floor). Also the bare call with one
+    small ``bytes`` argument and with two: what a call argument costs (why a
+    small put packs its frames into its call,
     ``klaw_core.runtime.channels.ray.packed``).
+
+    The transports take turns in blocks of ``block`` messages, so that each
+    one's messages really come one every ``gap`` seconds while the machine's
+    noise still falls on all of them alike. With ``block=1`` each transport
+    sends one message per round, so its messages come about five gaps apart
+    with the others' traffic between: every transport then starts colder
+    (caches, threads), and the more Python a path runs, the more it pays.
     """
     import asyncio
 
@@ -289,6 +296,42 @@ def latency(ray: Any, samples: int, gap: float) -> dict[str, list[float]]:
         await queue.put_async(-1)
         await queue.get_async()
         await echo.echo.remote(-1)
+        frames, call = b"\x00" * 48, b"\x01" * 16  # a one-message put's sizes
+
+        async def klaw(i: int) -> None:
+            waiting = asyncio.ensure_future(rx.recv())
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await tx.send(i)
+            await waiting
+            out["klaw channel"].append(time.perf_counter() - start)
+
+        async def queued(i: int) -> None:
+            getting = asyncio.ensure_future(queue.get_async())
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await queue.put_async(i)
+            await getting
+            out["ray.util.queue.Queue"].append(time.perf_counter() - start)
+
+        async def bare(i: int) -> None:
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await echo.echo.remote(i)
+            out["bare actor call"].append(time.perf_counter() - start)
+
+        async def one_argument(i: int) -> None:
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await echo.echo.remote(frames + call)
+            out["bare actor call, 1 bytes argument"].append(time.perf_counter() - start)
+
+        async def two_arguments(i: int) -> None:
+            await asyncio.sleep(gap)
+            start = time.perf_counter()
+            await echo.echo_first.remote(frames, call)
+            out["bare actor call, 2 bytes arguments"].append(time.perf_counter() - start)
+
         out: dict[str, list[float]] = {
             "klaw channel": [],
             "ray.util.queue.Queue": [],
@@ -296,32 +339,11 @@ def latency(ray: Any, samples: int, gap: float) -> dict[str, list[float]]:
             "bare actor call, 1 bytes argument": [],
             "bare actor call, 2 bytes arguments": [],
         }
-        frames, call = b"\x00" * 48, b"\x01" * 16  # a one-message put's sizes
-        for i in range(samples):
-            waiting = asyncio.ensure_future(rx.recv())
-            await asyncio.sleep(gap)
-            start = time.perf_counter()
-            await tx.send(i)
-            await waiting
-            out["klaw channel"].append(time.perf_counter() - start)
-            getting = asyncio.ensure_future(queue.get_async())
-            await asyncio.sleep(gap)
-            start = time.perf_counter()
-            await queue.put_async(i)
-            await getting
-            out["ray.util.queue.Queue"].append(time.perf_counter() - start)
-            await asyncio.sleep(gap)
-            start = time.perf_counter()
-            await echo.echo.remote(i)
-            out["bare actor call"].append(time.perf_counter() - start)
-            await asyncio.sleep(gap)
-            start = time.perf_counter()
-            await echo.echo.remote(frames + call)
-            out["bare actor call, 1 bytes argument"].append(time.perf_counter() - start)
-            await asyncio.sleep(gap)
-            start = time.perf_counter()
-            await echo.echo_first.remote(frames, call)
-            out["bare actor call, 2 bytes arguments"].append(time.perf_counter() - start)
+        transports = (klaw, queued, bare, one_argument, two_arguments)
+        for first in range(0, samples, block):
+            for sample in transports:
+                for i in range(first, min(first + block, samples)):
+                    await sample(i)
         await tx.close()
         await rx.close()
         ray.kill(echo)
