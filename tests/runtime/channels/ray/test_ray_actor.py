@@ -63,6 +63,26 @@ async def get(
     return await actor.get_frames(READER, STREAM, max_messages, timeout)
 
 
+# ----------------------------------------------------------------- leases
+
+
+async def test_the_actor_expires_silent_endpoints_on_its_own_clock() -> None:
+    actor = RayChannelActor(CID, 4, int, senders=(SENDER,), receivers=(READER,), lease_timeout=0.2)
+    await put(actor, [1])  # the first call starts the lease checks
+    await asyncio.sleep(0.6)  # well past one lease: checked at least every half lease
+    reply = await get(actor)
+    assert reply.status == "closed"  # the silent receiver was declared lost
+    assert actor._store.senders_closed  # and so was the silent sender
+
+
+async def test_lease_checks_leave_no_task_behind_when_the_actor_is_torn_down() -> None:
+    # A task sleeping between checks was reported as "Task was destroyed but
+    # it is pending!" each time Ray tore a channel actor down.
+    actor = make()
+    await put(actor, [1])
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
 # ----------------------------------------------------------------- frame path
 
 

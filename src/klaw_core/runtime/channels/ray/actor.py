@@ -12,7 +12,7 @@ Every rule (capacity, first-come-first-served admission, acknowledgements,
 leases, redelivery, end of channel) lives in the sans-IO
 :class:`~.store.ChannelStore`; this class only awaits: a put that does not fit
 waits on a signal until the store admits it, a get waits until there is
-something to hand out, and a background task expires leases on time. Control
+something to hand out, and a chain of timers expires leases on time. Control
 traffic arrives as the wire protocol's own envelopes: a ``ControlMessage``
 (close) or ``WireError`` (close with an error) in :meth:`close_sender`,
 ``Heartbeat`` frames in :meth:`heartbeat`, an ``Ack`` in :meth:`ack`.

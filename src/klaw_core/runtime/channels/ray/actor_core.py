@@ -7,7 +7,7 @@ the object path in :mod:`.actor_objects`, the restart calls in
 sans-IO :class:`~.store.ChannelStore` (restored from the registrations a
 previous incarnation kept, when Ray restarted the actor: :mod:`.incarnation`),
 and the helpers only await: a put that does not fit waits on a signal until
-the store admits it, and a background task expires leases on time.
+the store admits it, and a chain of timers expires leases on time.
 """
 
 from __future__ import annotations
@@ -253,28 +253,38 @@ class ActorCore(Generic[T]):
         self._waiting = WaitingCalls()
         self._woken: dict[int, int] = {}
         self._object_seq = 0
-        self._reaper: asyncio.Task[None] | None = None
+        self._reaper: asyncio.TimerHandle | None = None
         item_type: Any = Any if value_type is None else value_type
         self._frame_type: Any = DataMessage[list[item_type]]
 
     def _now(self) -> float:
         if self._reaper is None:
             with contextlib.suppress(RuntimeError):  # no running loop: a plain object
-                self._reaper = asyncio.get_running_loop().create_task(self._expire_leases())
+                self._schedule_expiry(asyncio.get_running_loop())
         return time.monotonic()
 
-    async def _expire_leases(self) -> None:
-        """Background task: declare silent endpoints lost when their lease runs out."""
+    def _schedule_expiry(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Check the leases again when the next one may run out (half a lease at most).
+
+        A chain of timers, not a task sleeping in a loop: when Ray tears the
+        actor down, a pending timer vanishes quietly, where a pending task was
+        reported as "Task was destroyed but it is pending!".
+        """
         store = self._store
-        while True:
-            deadline = store.next_deadline()
-            wait = store.lease_timeout / 2
-            if deadline is not None:
-                wait = min(wait, max(0.05, deadline - time.monotonic() + 0.01))
-            await asyncio.sleep(wait)
-            if store.expire(time.monotonic()):
+        deadline = store.next_deadline()
+        wait = store.lease_timeout / 2
+        if deadline is not None:
+            wait = min(wait, max(0.05, deadline - time.monotonic() + 0.01))
+        self._reaper = loop.call_later(wait, self._expire_leases, loop)
+
+    def _expire_leases(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Timer callback: declare silent endpoints lost when their lease runs out."""
+        try:
+            if self._store.expire(time.monotonic()):
                 self._persist()
                 self._changed()
+        finally:  # a failure to persist is logged by the loop; the leases keep being checked
+            self._schedule_expiry(loop)
 
     def _changed(self) -> None:
         self._readable.notify()
