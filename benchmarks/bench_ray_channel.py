@@ -37,7 +37,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -297,6 +297,7 @@ def latency(ray: Any, samples: int, gap: float, block: int = 20) -> dict[str, li
         await queue.get_async()
         await echo.echo.remote(-1)
         frames, call = b"\x00" * 48, b"\x01" * 16  # a one-message put's sizes
+        Sample = Callable[[int], Awaitable[None]]
 
         async def klaw(i: int) -> None:
             waiting = asyncio.ensure_future(rx.recv())
@@ -314,32 +315,25 @@ def latency(ray: Any, samples: int, gap: float, block: int = 20) -> dict[str, li
             await getting
             out["ray.util.queue.Queue"].append(time.perf_counter() - start)
 
-        async def bare(i: int) -> None:
-            await asyncio.sleep(gap)
-            start = time.perf_counter()
-            await echo.echo.remote(i)
-            out["bare actor call"].append(time.perf_counter() - start)
+        def bare(name: str, method: str, *arguments: bytes) -> Sample:
+            out[name] = []
 
-        async def one_argument(i: int) -> None:
-            await asyncio.sleep(gap)
-            start = time.perf_counter()
-            await echo.echo.remote(frames + call)
-            out["bare actor call, 1 bytes argument"].append(time.perf_counter() - start)
+            async def sample(i: int) -> None:
+                await asyncio.sleep(gap)
+                start = time.perf_counter()
+                await getattr(echo, method).remote(*(arguments or (i,)))
+                out[name].append(time.perf_counter() - start)
 
-        async def two_arguments(i: int) -> None:
-            await asyncio.sleep(gap)
-            start = time.perf_counter()
-            await echo.echo_first.remote(frames, call)
-            out["bare actor call, 2 bytes arguments"].append(time.perf_counter() - start)
+            return sample
 
-        out: dict[str, list[float]] = {
-            "klaw channel": [],
-            "ray.util.queue.Queue": [],
-            "bare actor call": [],
-            "bare actor call, 1 bytes argument": [],
-            "bare actor call, 2 bytes arguments": [],
-        }
-        transports = (klaw, queued, bare, one_argument, two_arguments)
+        out: dict[str, list[float]] = {"klaw channel": [], "ray.util.queue.Queue": []}
+        transports = (
+            klaw,
+            queued,
+            bare("bare actor call", "echo"),
+            bare("bare actor call, 1 bytes argument", "echo", frames + call),
+            bare("bare actor call, 2 bytes arguments", "echo_first", frames, call),
+        )
         for first in range(0, samples, block):
             for sample in transports:
                 for i in range(first, min(first + block, samples)):
