@@ -216,6 +216,11 @@ ONE_ARGUMENT, TWO_ARGUMENTS = (
 )
 
 
+def _medians_ms(lat: dict[str, list[float]]) -> dict[str, float]:
+    """Each transport's median latency, in milliseconds."""
+    return {name: statistics.median(values) * 1e3 for name, values in lat.items()}
+
+
 def _latency(report: Report, lat: dict[str, list[float]], sparse: dict[str, list[float]]) -> None:
     """The latency table (p50/p99 of each transport) and the figures klaw vs the Queue at p50.
 
@@ -223,9 +228,9 @@ def _latency(report: Report, lat: dict[str, list[float]], sparse: dict[str, list
     turns in blocks); ``sparse``: one message per transport per round, so each
     transport's messages come about 110 ms apart, with the others' between.
     """
-    p50 = {name: statistics.median(values) * 1e3 for name, values in lat.items()}
+    p50 = _medians_ms(lat)
     p99 = {name: statistics.quantiles(values, n=100)[98] * 1e3 for name, values in lat.items()}
-    sparse50 = {name: statistics.median(values) * 1e3 for name, values in sparse.items()}
+    sparse50 = _medians_ms(sparse)
     report.table(
         "Ray: latency of one message under light load, ms (one every 20 ms per transport; "
         "sparse: each transport once per round, ~110 ms apart)",
